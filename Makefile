@@ -1,0 +1,62 @@
+# Interview Kiosk. `make help` lists every command.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+# What the kiosk needs at run time: Qt (offscreen and X11) and PortAudio.
+RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3 \
+	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 \
+	libportaudio2
+# What the tests need besides: the virtual microphone, speech and a virtual screen.
+TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth
+
+.DEFAULT_GOAL := help
+.PHONY: help run serve test lint typecheck pytest bootstrap system-deps test-system-deps demo-db clean
+
+help: ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Reinstall only when the dependencies change; a second run costs nothing.
+$(INSTALLED): pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,postgres]'
+	touch $@
+
+system-deps:
+	@packaging/ensure-apt.sh $(RUNTIME_APT)
+
+test-system-deps:
+	@packaging/ensure-apt.sh $(RUNTIME_APT) $(TEST_APT)
+
+bootstrap: system-deps $(INSTALLED) ## Create .venv and install the project and system libraries
+
+demo-db: bootstrap ## Create or migrate the demo database in the user data directory
+	@$(BIN)/interview-backend migrate
+
+run: demo-db ## Launch the kiosk with its embedded backend (ARGS=--windowed for a window)
+	@$(BIN)/interview-kiosk $(ARGS)
+
+serve: bootstrap ## Run the backend alone, headless (HOST=, PORT=)
+	$(BIN)/interview-backend serve --host $(HOST) --port $(PORT)
+
+lint: $(INSTALLED) ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(INSTALLED) ## mypy (strict for backend/ and kiosk/core/)
+	$(BIN)/mypy
+
+pytest: test-system-deps $(INSTALLED) ## The pytest suite alone (PYTEST_ARGS=...)
+	IK_REQUIRE_VMIC=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+test: test-system-deps $(INSTALLED) lint typecheck pytest ## Everything CI runs: lint, types, all tests
+
+clean: ## Remove build output and caches (keeps .venv)
+	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Settings, database, logging and the domain exception tree."""

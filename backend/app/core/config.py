@@ -1,0 +1,69 @@
+"""Backend settings, read from the environment with the ``IK_`` prefix."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "interview-kiosk"
+JWT_SECRET_FILE = "jwt-secret"  # noqa: S105 - a file name, not a secret
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Everything the backend can be told. Unset values get safe, local defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="IK_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = None
+    ws_base_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    access_token_minutes: int = 60
+    session_token_minutes: int = 240
+    planned_questions: int = 5
+    log_level: str = "info"
+    log_json: bool = False
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'interview-kiosk.db'}"
+
+    def resolved_jwt_secret(self) -> str:
+        """The configured JWT secret, or one generated once and kept in the data directory.
+
+        Never a constant in code: a generated secret is written with 0600 permissions so only
+        the service account can read it.
+        """
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        path = self.data_dir / JWT_SECRET_FILE
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            pass
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process won the race; use its secret
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value)
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

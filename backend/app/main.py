@@ -1,0 +1,45 @@
+"""Application factory. Every long-lived object is built here once and kept on ``app.state``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from backend import __version__
+from backend.app.api import health
+from backend.app.api import v1 as api_v1
+from backend.app.api import ws as api_ws
+from backend.app.core.config import Settings, get_settings
+from backend.app.core.db import create_engine, create_sessionmaker
+from backend.app.core.errors import DomainError
+from backend.app.core.migrate import head_revision
+
+
+async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the FastAPI app for ``settings`` (environment settings when omitted)."""
+    settings = settings or get_settings()
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title="Interview Kiosk backend", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.schema_head = head_revision(settings)
+    app.add_exception_handler(DomainError, _domain_error_handler)
+    app.include_router(health.router)
+    app.include_router(api_v1.router)
+    app.include_router(api_ws.router)
+    return app

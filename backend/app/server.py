@@ -1,0 +1,92 @@
+"""Running the app under uvicorn: in the foreground (the service) or on a background thread
+(the kiosk's embedded backend and the test harness use the very same code path)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+from backend.app.core.config import Settings
+from backend.app.core.migrate import upgrade_to_head
+from backend.app.main import create_app
+
+
+def _uvicorn_config(settings: Settings, host: str, port: int, log_level: str) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=log_level,
+        # PCM does not compress; deflate would only cost CPU on every audio frame.
+        ws_per_message_deflate=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+def serve_forever(settings: Settings, host: str, port: int, migrate: bool = True) -> None:
+    """Migrate (unless told not to) and serve until interrupted."""
+    if migrate:
+        upgrade_to_head(settings)
+    uvicorn.Server(_uvicorn_config(settings, host, port, settings.log_level)).run()
+
+
+class BackgroundServer:
+    """A real uvicorn server on a thread of its own, bound to a free loopback port.
+
+    The socket is bound before the thread starts, so ``url`` is known at once and no other
+    process can take the port in between.
+    """
+
+    def __init__(self, settings: Settings, host: str = "127.0.0.1", migrate: bool = True) -> None:
+        self.settings = settings
+        self._migrate = migrate
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, 0))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> BackgroundServer:
+        if self._migrate:
+            upgrade_to_head(self.settings)
+        config = _uvicorn_config(self.settings, self.host, self.port, "warning")
+        self._server = uvicorn.Server(config)
+        server = self._server
+        self._thread = threading.Thread(
+            target=lambda: server.run(sockets=[self._socket]), name="backend", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("embedded backend exited during start-up")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"embedded backend did not start within {timeout:.0f} s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._socket.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()

@@ -1,0 +1,8 @@
+"""Interview Kiosk desktop client."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("interview-kiosk")
+except PackageNotFoundError:  # frozen bundle without metadata
+    __version__ = "0.0.0"

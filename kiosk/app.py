@@ -1,0 +1,131 @@
+"""``interview-kiosk``: the desktop client's entry point. Objects are built here, once."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk import __version__
+from kiosk.core.config import KioskConfig
+from kiosk.core.display import display_problem
+from kiosk.core.errors import ConfigError, KioskError
+
+if TYPE_CHECKING:
+    from kiosk.ui.views.main_window import MainWindow
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interview-kiosk", description="Interview Kiosk client.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--config", type=Path, help="kiosk.toml to use instead of the default")
+    parser.add_argument(
+        "--backend-url", help="talk to this backend instead of starting the embedded one"
+    )
+    parser.add_argument(
+        "--windowed", action="store_true", help="an ordinary window instead of full-screen kiosk"
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check the embedded backend, a window and the audio devices, then exit",
+    )
+    parser.add_argument(
+        "--exit-after", type=float, metavar="SECONDS", help="quit after SECONDS (smoke tests)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = KioskConfig.load(args.config)
+    except ConfigError as exc:
+        print(f"interview-kiosk: {exc}", file=sys.stderr)
+        return 2
+    if args.self_test:
+        # A self-test must run on a machine with no screen (installers, CI): draw offscreen
+        # unless the caller asked for a platform.
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from kiosk.selftest import run_self_test
+
+        return run_self_test()
+    problem = display_problem(os.environ)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    return _run_kiosk(config, args.backend_url, args.windowed, args.exit_after)
+
+
+def _run_kiosk(
+    config: KioskConfig, backend_url: str | None, windowed: bool, exit_after: float | None
+) -> int:
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.ui.views.main_window import MainWindow
+
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("interview-kiosk")
+    # Quitting goes through the coroutine so the HTTP client and the embedded backend close on
+    # a running loop; Qt stopping its own loop first would strand them.
+    app.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    quit_requested = asyncio.Event()
+    app.lastWindowClosed.connect(quit_requested.set)
+
+    window = MainWindow(config.kiosk_id, config.test_center)
+    if windowed:
+        window.resize(1024, 700)
+        window.show()
+    else:
+        # With no window manager (the kiosk's own X session) full-screen is only a hint;
+        # cover the screen explicitly.
+        window.setGeometry(app.primaryScreen().geometry())
+        window.showFullScreen()
+    if exit_after is not None:
+        QTimer.singleShot(int(exit_after * 1000), window, quit_requested.set)
+
+    with loop:
+        try:
+            exit_code: int = loop.run_until_complete(
+                _serve(window, config, backend_url, quit_requested)
+            )
+        except KioskError as exc:
+            print(f"interview-kiosk: {exc}", file=sys.stderr)
+            return 1
+    return exit_code
+
+
+async def _serve(
+    window: MainWindow, config: KioskConfig, backend_url: str | None, quit_requested: asyncio.Event
+) -> int:
+    import httpx
+
+    from kiosk.core.api_client import ApiClient
+    from kiosk.ui.controllers.backend_status import BackendStatusController
+
+    loop = asyncio.get_running_loop()
+    embedded = None
+    try:
+        if backend_url is None:
+            window.show_status("Starting the embedded backend…")
+            from kiosk.embedded import start_embedded_backend
+
+            # Off the GUI thread: importing and migrating takes about a second.
+            embedded = await loop.run_in_executor(None, start_embedded_backend, config.data_dir)
+            backend_url = embedded.url
+        async with httpx.AsyncClient() as http:
+            status = BackendStatusController(window, ApiClient(http, backend_url))
+            status.start()
+            await quit_requested.wait()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0

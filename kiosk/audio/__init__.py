@@ -1,0 +1,1 @@
+"""Microphone access through sounddevice (PortAudio)."""

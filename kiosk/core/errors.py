@@ -1,0 +1,32 @@
+"""The kiosk's one exception tree. Controllers catch ``KioskError`` and show its message;
+anything else is a bug and goes to the log, never to the candidate's screen."""
+
+from __future__ import annotations
+
+
+class KioskError(Exception):
+    """A failure the kiosk can explain to the person in front of it."""
+
+
+class ConfigError(KioskError):
+    """The kiosk's configuration file is missing a value or has a wrong one."""
+
+
+class ApiError(KioskError):
+    """The backend refused a request or could not be reached."""
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class BackendUnreachable(ApiError):
+    """No HTTP answer at all: the backend is down or the network is."""
+
+
+class StreamError(KioskError):
+    """The audio stream failed in a way a reconnect cannot fix."""
+
+
+class AudioDeviceError(KioskError):
+    """The microphone or the audio system is unavailable."""

@@ -1,0 +1,112 @@
+"""``interview-kiosk --self-test``: prove an installation works, one printed line per check.
+
+Checks the parts a workstation needs, through the same code the kiosk runs: the embedded
+backend on a free port answering ``/health`` over the kiosk's API client on the Qt event loop,
+a window drawn by Qt, and the audio input devices PortAudio can see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _print(result: CheckResult) -> None:
+    print(f"{'ok  ' if result.ok else 'FAIL'} {result.name:<8} {result.detail}", flush=True)
+
+
+def run_self_test(report: Callable[[CheckResult], None] = _print) -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    results: list[CheckResult] = []
+
+    def record(result: CheckResult) -> None:
+        results.append(result)
+        report(result)
+
+    with tempfile.TemporaryDirectory(prefix="ik-selftest-") as data_dir, loop:
+        record(loop.run_until_complete(_check_backend(Path(data_dir))))
+        record(_check_window(app))
+        record(_check_audio())
+    failed = [r.name for r in results if not r.ok]
+    print(f"self-test {'FAILED: ' + ', '.join(failed) if failed else 'passed'}", flush=True)
+    return 1 if failed else 0
+
+
+async def _check_backend(data_dir: Path) -> CheckResult:
+    import httpx
+
+    from kiosk.core.api_client import ApiClient
+    from kiosk.core.errors import KioskError
+    from kiosk.embedded import start_embedded_backend
+
+    loop = asyncio.get_running_loop()
+    try:
+        server = await loop.run_in_executor(None, start_embedded_backend, data_dir)
+    except Exception as exc:  # any start-up failure is this check's finding
+        return CheckResult("backend", False, f"embedded backend did not start: {exc!r}")
+    try:
+        async with httpx.AsyncClient() as http:
+            health = await ApiClient(http, server.url).health()
+    except KioskError as exc:
+        return CheckResult("backend", False, str(exc))
+    finally:
+        await loop.run_in_executor(None, server.stop)
+    if not health.ok:
+        return CheckResult("backend", False, f"{server.url}/health reports the database not ready")
+    return CheckResult(
+        "backend",
+        True,
+        f"{server.url}/health ok (version {health.version}, schema {health.schema_revision})",
+    )
+
+
+def _check_window(app: object) -> CheckResult:
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.ui.views.main_window import MainWindow
+
+    assert isinstance(app, QApplication)
+    window = MainWindow("self-test", "self-test")
+    window.resize(800, 600)
+    window.show()
+    app.processEvents()
+    image = window.grab().toImage()
+    window.close()
+    if image.isNull() or image.width() == 0:
+        return CheckResult("window", False, f"Qt drew nothing on {app.platformName()}")
+    return CheckResult(
+        "window", True, f"drawn {image.width()}x{image.height()} on {app.platformName()}"
+    )
+
+
+def _check_audio() -> CheckResult:
+    from kiosk.audio.devices import list_input_devices
+    from kiosk.core.errors import AudioDeviceError
+
+    try:
+        devices = list_input_devices()
+    except AudioDeviceError as exc:
+        return CheckResult("audio", False, str(exc))
+    if not devices:
+        # Not a failure of the installation: the seat's microphone is checked before each
+        # interview. Say it plainly so IT notices.
+        return CheckResult("audio", True, "PortAudio works; no input device is connected")
+    names = "; ".join(f"{d.name}{' (default)' if d.is_default else ''}" for d in devices)
+    return CheckResult("audio", True, f"{len(devices)} input device(s): {names}")

@@ -1,0 +1,118 @@
+"""The test harness: real servers, a real virtual microphone, Qt offscreen on a qasync loop."""
+
+from __future__ import annotations
+
+import os
+
+# Before any QApplication exists, and before PortAudio reads the ALSA/pulse configuration.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from backend.app.core.config import Settings
+from backend.app.server import BackgroundServer
+from support.vmic import VirtualMic
+
+ON_QT_LOOP = pytest.mark.asyncio(loop_factories=["qasync"])
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable]:
+    """Async tests marked ``ON_QT_LOOP`` run on a qasync loop bound to pytest-qt's QApplication.
+
+    In those tests never use ``qtbot.waitSignal``/``waitUntil``: they spin a nested Qt loop in
+    which another asyncio task cannot step. Await a future set by the signal instead.
+    """
+
+    def qasync_loop() -> object:
+        import qasync
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance() or QApplication([])
+        return qasync.QEventLoop(app)
+
+    return {"qasync": qasync_loop}
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def backend_settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir)
+
+
+@pytest.fixture
+def backend_server(backend_settings: Settings) -> Iterator[BackgroundServer]:
+    """A real uvicorn serving the app on 127.0.0.1 at a free port, over a fresh SQLite file."""
+    server = BackgroundServer(backend_settings).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def virtual_mic() -> Iterator[VirtualMic]:
+    """A private PulseAudio daemon whose virtual source is PortAudio's default input.
+
+    `make test` sets IK_REQUIRE_VMIC=1: there a missing pulseaudio is a failure, not a skip.
+    """
+    if shutil.which("pulseaudio") is None:
+        message = (
+            "pulseaudio is not installed: the virtual microphone cannot run (make test installs it)"
+        )
+        if os.environ.get("IK_REQUIRE_VMIC") == "1":
+            pytest.fail(message)
+        pytest.skip(f"!!! SKIPPED: {message}")
+    mic = VirtualMic().start()
+    saved = {name: os.environ.get(name) for name in mic.env}
+    os.environ.update(mic.env)
+    import sounddevice as sd
+
+    sd._terminate()  # PortAudio reads the ALSA/pulse set-up only when it initialises
+    sd._initialize()
+    try:
+        yield mic
+    finally:
+        sd._terminate()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        sd._initialize()
+        mic.stop()
+
+
+@pytest.fixture
+def xvfb_display() -> Iterator[str]:
+    """A private X server (Xvfb) for tests of the real X11 window; yields its DISPLAY."""
+    import subprocess
+
+    if shutil.which("Xvfb") is None:
+        if os.environ.get("IK_REQUIRE_VMIC") == "1":
+            pytest.fail("Xvfb is not installed (make test installs it)")
+        pytest.skip("!!! SKIPPED: Xvfb is not installed (make test installs it)")
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        display = f":{pipe.readline().strip()}"
+    try:
+        yield display
+    finally:
+        server.terminate()
+        server.wait(5)

@@ -1,0 +1,52 @@
+"""The kiosk's command line as IT staff and `make run` use it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _kiosk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", *args],
+        env=env if env is not None else dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_self_test_checks_backend_window_and_audio_and_passes() -> None:
+    result = _kiosk("--self-test")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    by_check = {line.split()[1]: line for line in lines if line.startswith(("ok", "FAIL"))}
+    assert set(by_check) == {"backend", "window", "audio"}
+    assert all(line.startswith("ok") for line in by_check.values())
+    assert "/health ok" in by_check["backend"]
+    assert "offscreen" in by_check["window"]
+    assert lines[-1] == "self-test passed"
+
+
+def test_without_a_display_it_says_so_in_one_line_and_exits_nonzero() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    result = _kiosk(env=env)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "no display" in lines[0] and "make serve" in lines[0]
+
+
+def test_a_broken_config_file_is_named_in_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "kiosk.toml"
+    config.write_text('kiosk_id = "seat-1"\nidle_minutes = "ten"\n')
+    result = _kiosk("--config", str(config), "--self-test")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"interview-kiosk: {config}: idle_minutes must be a whole number, not 'ten'"
+    )
+    assert "Traceback" not in result.stderr
