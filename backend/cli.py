@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from backend import __version__
+
+if TYPE_CHECKING:
+    from backend.app.core.config import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +29,48 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
 
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
+
+    create_user = commands.add_parser("create-user", help="create an account (migrates first)")
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument(
+        "--password", help="the password (default: read from the IK_NEW_PASSWORD variable)"
+    )
+    create_user.add_argument("--role", required=True, choices=["candidate", "proctor", "admin"])
+    create_user.add_argument("--name", default="", help="full name (default: the e-mail)")
+
+    commands.add_parser(
+        "seed-demo", help="add demo staff, candidates and postings; print fresh passwords"
+    )
     return parser
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace, password: str) -> str:
+    from backend.app.core.db import create_engine, create_sessionmaker
+    from backend.app.models.enums import Role
+    from backend.app.services.auth import create_user
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            user = await create_user(
+                session, args.email, password, args.name or args.email, Role(args.role)
+            )
+            return f"created {user.role} {user.email} ({user.id})"
+    finally:
+        await engine.dispose()
+
+
+async def _seed_demo(settings: Settings) -> list[str]:
+    from backend.app.core.db import create_engine, create_sessionmaker
+    from backend.app.services.demo import seed_demo
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            credentials = await seed_demo(session)
+    finally:
+        await engine.dispose()
+    return [f"  {c.role.value:<9} {c.email:<36} {c.password}" for c in credentials]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +86,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         upgrade_to_head(settings)
         print(f"database ready: {settings.resolved_database_url()}")
+        return 0
+    if args.command in ("create-user", "seed-demo"):
+        from backend.app.core.errors import DomainError
+        from backend.app.core.migrate import upgrade_to_head
+
+        upgrade_to_head(settings)
+        if args.command == "seed-demo":
+            print("Demo accounts (passwords are new on every run):")
+            print("\n".join(asyncio.run(_seed_demo(settings))))
+            return 0
+        password = args.password or os.environ.get("IK_NEW_PASSWORD", "")
+        if not 8 <= len(password) <= 128:
+            print("interview-backend: the password must be 8 to 128 characters", file=sys.stderr)
+            return 2
+        try:
+            print(asyncio.run(_create_user(settings, args, password)))
+        except DomainError as exc:
+            print(f"interview-backend: {exc.detail}", file=sys.stderr)
+            return 1
         return 0
     if args.command == "serve":
         from backend.app.server import serve_forever

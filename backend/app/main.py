@@ -14,18 +14,29 @@ from backend.app.api import v1 as api_v1
 from backend.app.api import ws as api_ws
 from backend.app.core.config import Settings, get_settings
 from backend.app.core.db import create_engine, create_sessionmaker
-from backend.app.core.errors import DomainError
+from backend.app.core.errors import DomainError, TooManyRequests, Unauthorized
 from backend.app.core.migrate import head_revision
+from backend.app.core.request_context import RequestContextMiddleware
+from backend.app.services.catalog import Catalog
 
 
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """The one place domain errors become HTTP answers."""
     assert isinstance(exc, DomainError)
-    return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+    headers: dict[str, str] = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    return JSONResponse(
+        status_code=exc.status_code, content={"detail": exc.detail}, headers=headers
+    )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     """Build the FastAPI app for ``settings`` (environment settings when omitted)."""
     settings = settings or get_settings()
+    catalog = catalog or Catalog.load()
     engine = create_engine(settings)
 
     @asynccontextmanager
@@ -38,8 +49,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.schema_head = head_revision(settings)
+    app.state.catalog = catalog
+    app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.include_router(health.router)
     app.include_router(api_v1.router)
+    app.include_router(api_v1.legacy_router)
     app.include_router(api_ws.router)
     return app

@@ -24,6 +24,7 @@ def _uvicorn_config(settings: Settings, host: str, port: int, log_level: str) ->
         ws_per_message_deflate=False,
         proxy_headers=True,
         server_header=False,
+        access_log=False,  # RequestContextMiddleware logs each request, with its id
     )
 
 

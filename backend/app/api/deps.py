@@ -10,9 +10,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.app.core.config import Settings
+from backend.app.services.auth import Principal, authenticate
+from backend.app.services.catalog import Catalog
+
+# auto_error=False: a missing token is our 401 with our message, not FastAPI's 403.
+_bearer = HTTPBearer(auto_error=False, description="A sign-in or proctor-launched session token")
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -25,6 +31,11 @@ def get_engine(request: Request) -> AsyncEngine:
     return engine
 
 
+def get_catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with request.app.state.sessionmaker() as session:
         yield session
@@ -33,3 +44,32 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+
+
+async def get_principal(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await authenticate(session, settings, credentials.credentials if credentials else None)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def get_ws_base_url(request: Request, settings: SettingsDep) -> str:
+    """``IK_WS_BASE_URL``, or the address the client used: http -> ws, https -> wss.
+
+    Behind a reverse proxy the scheme comes from X-Forwarded-Proto (applied by uvicorn for
+    trusted proxies) and the host from X-Forwarded-Host when the proxy sets it.
+    """
+    if settings.ws_base_url:
+        return settings.ws_base_url.rstrip("/")
+    scheme = "wss" if request.url.scheme in ("https", "wss") else "ws"
+    forwarded_host = request.headers.get("x-forwarded-host", "").split(",")[0].strip()
+    host = forwarded_host or request.headers.get("host") or request.url.netloc
+    return f"{scheme}://{host}"
+
+
+WsBaseUrl = Annotated[str, Depends(get_ws_base_url)]

@@ -29,10 +29,10 @@ class Settings(BaseSettings):
     ws_base_url: str | None = None
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = 60
-    session_token_minutes: int = 240
+    session_token_minutes: int = 180
     planned_questions: int = 5
     log_level: str = "info"
-    log_json: bool = False
+    log_json: bool = True
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or the SQLite file in the data directory."""

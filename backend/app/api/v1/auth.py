@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from backend.app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from backend.app.models.enums import Role
+from backend.app.schemas.auth import LoginRequest, RegisterRequest, TokenResponse, UserRead
+from backend.app.services import auth
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/register", response_model=UserRead, status_code=status.HTTP_201_CREATED)
+async def register(body: RegisterRequest, session: SessionDep) -> UserRead:
+    """Create a candidate account. 409 when the e-mail is taken."""
+    user = await auth.create_user(
+        session, body.email, body.password, body.full_name, Role.CANDIDATE
+    )
+    return UserRead.model_validate(user)
+
+
+@router.post("/login", response_model=TokenResponse)
+async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
+    """Exchange e-mail and password for a bearer token. 429 after 5 failures in 15 minutes."""
+    token, expires_in = await auth.login(session, settings, body.email, body.password)
+    return TokenResponse(access_token=token, expires_in=expires_in)
+
+
+@router.get("/me", response_model=UserRead)
+async def me(principal: CurrentPrincipal) -> UserRead:
+    return UserRead.model_validate(principal.user)

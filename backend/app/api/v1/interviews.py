@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from backend.app.api.deps import CatalogDep, CurrentPrincipal, SessionDep, SettingsDep, WsBaseUrl
+from backend.app.models.enums import InterviewStatus
+from backend.app.schemas.interviews import (
+    InterviewDetail,
+    InterviewRead,
+    InterviewStartRequest,
+    InterviewStartResponse,
+    PlanningStatusResponse,
+)
+from backend.app.services import interviews
+
+router = APIRouter(prefix="/interviews", tags=["interviews"])
+# Also mounted at /api for the planning service's existing clients.
+planning_router = APIRouter(prefix="/interviews", tags=["interview planning"])
+
+
+@planning_router.post(
+    "/plan", response_model=PlanningStatusResponse, status_code=status.HTTP_201_CREATED
+)
+async def plan(
+    body: InterviewStartRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    ws_base_url: WsBaseUrl,
+) -> PlanningStatusResponse:
+    """Plan an interview and return at once the WebSocket URL to stream its audio to."""
+    interview = await interviews.plan_interview(session, principal, catalog, settings, body)
+    return interviews.planning_status(interview, ws_base_url)
+
+
+@planning_router.get("/{interview_id}/plan", response_model=PlanningStatusResponse)
+async def get_plan(
+    interview_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    ws_base_url: WsBaseUrl,
+) -> PlanningStatusResponse:
+    interview = await interviews.get_for(session, principal, interview_id)
+    return interviews.planning_status(interview, ws_base_url)
+
+
+@router.post("/start", response_model=InterviewStartResponse, status_code=status.HTTP_201_CREATED)
+async def start(
+    body: InterviewStartRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    ws_base_url: WsBaseUrl,
+) -> InterviewStartResponse:
+    """Start an interview for a job application (role from the posting) or a role type."""
+    interview = await interviews.plan_interview(session, principal, catalog, settings, body)
+    total = len(interview.questions)
+    return InterviewStartResponse(
+        interview=interviews.interview_read(interview),
+        first_question=interviews.question_read(interview.questions[0], total),
+        ws_url=interviews.ws_url(ws_base_url, interview.id),
+    )
+
+
+@router.get("", response_model=list[InterviewRead])
+async def list_interviews(
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    status_filter: Annotated[InterviewStatus | None, Query(alias="status")] = None,
+    kiosk_id: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[InterviewRead]:
+    """The caller's interviews; proctors and admins see everyone's."""
+    found = await interviews.list_for(session, principal, status_filter, kiosk_id, limit)
+    return [interviews.interview_read(i) for i in found]
+
+
+@router.get("/{interview_id}", response_model=InterviewDetail)
+async def get(
+    interview_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> InterviewDetail:
+    return interviews.interview_detail(await interviews.get_for(session, principal, interview_id))

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from backend.app.api.deps import CurrentPrincipal, SessionDep
+from backend.app.schemas.jobs import JobPostingCreate, JobPostingRead, JobPostingUpdate
+from backend.app.services import postings
+
+router = APIRouter(prefix="/job-postings", tags=["job postings"])
+
+
+@router.get("", response_model=list[JobPostingRead])
+async def list_active(session: SessionDep, principal: CurrentPrincipal) -> list[JobPostingRead]:
+    return [
+        JobPostingRead.model_validate(p) for p in await postings.list_active(session, principal)
+    ]
+
+
+@router.post("", response_model=JobPostingRead, status_code=status.HTTP_201_CREATED)
+async def create(
+    body: JobPostingCreate, session: SessionDep, principal: CurrentPrincipal
+) -> JobPostingRead:
+    return JobPostingRead.model_validate(await postings.create(session, principal, body))
+
+
+@router.patch("/{posting_id}", response_model=JobPostingRead)
+async def update(
+    posting_id: uuid.UUID, body: JobPostingUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> JobPostingRead:
+    return JobPostingRead.model_validate(
+        await postings.update(session, principal, posting_id, body)
+    )

@@ -1,0 +1,102 @@
+"""Password hashing (argon2id) and signed, expiring bearer tokens (JWT, HS256).
+
+Hashing takes ~50 ms of CPU by design, so it runs on a worker thread, never on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_hasher = PasswordHasher()
+# Verified when the e-mail is unknown, so a wrong address costs as long as a wrong password
+# and response times do not reveal who has an account.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+TokenKind = Literal["access", "session"]
+ALGORITHM = "HS256"
+
+
+def hash_password_sync(password: str) -> str:
+    return _hasher.hash(password)
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.to_thread(_hasher.hash, password)
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; ``None`` (unknown user) costs the same and is False."""
+    return await asyncio.to_thread(_verify, password_hash, password)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: uuid.UUID
+    kind: TokenKind
+    expires_at: datetime
+    # Set on proctor-launched session tokens only.
+    proctor_id: uuid.UUID | None = None
+    kiosk_id: str | None = None
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged or expired."""
+
+
+def issue_token(
+    secret: str,
+    user_id: uuid.UUID,
+    kind: TokenKind,
+    lifetime: timedelta,
+    proctor_id: uuid.UUID | None = None,
+    kiosk_id: str | None = None,
+) -> tuple[str, TokenClaims]:
+    now = datetime.now(UTC)
+    claims = TokenClaims(user_id, kind, now + lifetime, proctor_id, kiosk_id)
+    payload: dict[str, object] = {
+        "sub": str(user_id),
+        "kind": kind,
+        "iat": now,
+        "exp": claims.expires_at,
+        "jti": uuid.uuid4().hex,
+    }
+    if proctor_id is not None:
+        payload["proctor"] = str(proctor_id)
+    if kiosk_id is not None:
+        payload["kiosk"] = kiosk_id
+    return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
+
+
+def decode_token(secret: str, token: str) -> TokenClaims:
+    try:
+        payload = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "kind"]}
+        )
+        kind = payload["kind"]
+        if kind not in ("access", "session"):
+            raise InvalidToken("unknown token kind")
+        proctor = payload.get("proctor")
+        return TokenClaims(
+            user_id=uuid.UUID(payload["sub"]),
+            kind=kind,
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            proctor_id=uuid.UUID(proctor) if proctor else None,
+            kiosk_id=payload.get("kiosk"),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
+        raise InvalidToken(str(exc)) from exc

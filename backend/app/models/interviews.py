@@ -1,0 +1,61 @@
+"""Interviews and the questions planned for each."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.app.models.base import Base, UtcDateTime, utcnow
+
+
+class Interview(Base):
+    __tablename__ = "interviews"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    candidate_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    resume_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("resumes.id", ondelete="SET NULL"), nullable=True
+    )
+    job_posting_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("job_postings.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    application_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("applications.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    role_type: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    system_prompt: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    kiosk_id: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    proctor_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+
+    questions: Mapped[list[PlannedQuestion]] = relationship(
+        lazy="raise",
+        order_by="PlannedQuestion.index",
+        cascade="all, delete-orphan",
+    )
+
+
+class PlannedQuestion(Base):
+    __tablename__ = "planned_questions"
+    __table_args__ = (UniqueConstraint("interview_id", "index"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int] = mapped_column(Integer)
+    bank_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    difficulty: Mapped[str] = mapped_column(String(16))
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)

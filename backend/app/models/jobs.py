@@ -1,0 +1,53 @@
+"""Job postings and the candidates' applications to them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.app.models.base import Base, UtcDateTime, utcnow
+
+if TYPE_CHECKING:
+    from backend.app.models.accounts import User
+    from backend.app.models.interviews import Interview
+
+
+class JobPosting(Base):
+    __tablename__ = "job_postings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    title: Mapped[str] = mapped_column(String(200))
+    company: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    role_category: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    tech_stack: Mapped[list[str]] = mapped_column(JSON, default=list)
+    required_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    experience_level: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Application(Base):
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("candidate_id", "job_posting_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    candidate_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    job_posting_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("job_postings.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="applied")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    job_posting: Mapped[JobPosting] = relationship(lazy="raise")
+    candidate: Mapped[User] = relationship(lazy="raise")
+    # The newest interview taken for this application (its "linked interview").
+    interviews: Mapped[list[Interview]] = relationship(
+        lazy="raise", order_by="Interview.created_at.desc()", viewonly=True
+    )

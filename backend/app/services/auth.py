@@ -1,0 +1,137 @@
+"""Who is calling: accounts, sign-in with throttling, and turning a token into a principal."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.app.core import security
+from backend.app.core.config import Settings
+from backend.app.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
+from backend.app.models import User
+from backend.app.models.enums import Role
+from backend.app.repositories import audit, users
+from backend.app.services import messages
+
+logger = structlog.get_logger(__name__)
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller. ``session`` tokens act for a candidate at one kiosk."""
+
+    user: User
+    claims: security.TokenClaims
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.user.id
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+    @property
+    def is_staff(self) -> bool:
+        # A session token always belongs to a candidate; checked here too so a staff member's
+        # session token (never issued) could not reach staff routes.
+        return self.claims.kind == "access" and self.role in (Role.PROCTOR, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.claims.kind == "access" and self.role is Role.ADMIN
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().casefold()
+
+
+async def create_user(
+    session: AsyncSession, email: str, password: str, full_name: str, role: Role
+) -> User:
+    user = User(
+        email=normalize_email(email),
+        password_hash=await security.hash_password(password),
+        full_name=full_name.strip(),
+        role=role.value,
+    )
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(messages.EMAIL_TAKEN) from None
+    audit.record(session, user.id, "user_created", "user", user.id, role=role.value)
+    await session.commit()
+    return user
+
+
+async def login(
+    session: AsyncSession, settings: Settings, email: str, password: str
+) -> tuple[str, int]:
+    """Check the credentials; return a bearer token and its lifetime in seconds.
+
+    One message for an unknown e-mail and a wrong password. After MAX_FAILURES failures for an
+    address within FAILURE_WINDOW, refuse (even the right password) until the oldest expires.
+    """
+    email = normalize_email(email)
+    now = datetime.now(UTC)
+    recent = await users.failures_since(session, email, now - FAILURE_WINDOW)
+    if len(recent) >= MAX_FAILURES:
+        retry_after = math.ceil((recent[-MAX_FAILURES] + FAILURE_WINDOW - now).total_seconds())
+        logger.warning("login_throttled", retry_after=retry_after)
+        raise TooManyRequests(messages.TOO_MANY_ATTEMPTS, max(1, retry_after))
+    user = await users.get_by_email(session, email)
+    valid = await security.verify_password(user.password_hash if user else None, password)
+    if user is None or not valid or not user.is_active:
+        await users.record_failure(session, email, now)
+        audit.record(session, user.id if user else None, "login_failed", "user", email)
+        await session.commit()
+        raise Unauthorized(messages.BAD_CREDENTIALS)
+    await users.clear_failures(session, email)
+    audit.record(session, user.id, "login", "user", user.id)
+    await session.commit()
+    lifetime = timedelta(minutes=settings.access_token_minutes)
+    token, _claims = security.issue_token(
+        settings.resolved_jwt_secret(), user.id, "access", lifetime
+    )
+    return token, int(lifetime.total_seconds())
+
+
+async def authenticate(session: AsyncSession, settings: Settings, token: str | None) -> Principal:
+    if not token:
+        raise Unauthorized(messages.NOT_AUTHENTICATED)
+    try:
+        claims = security.decode_token(settings.resolved_jwt_secret(), token)
+    except security.InvalidToken:
+        raise Unauthorized(messages.INVALID_TOKEN) from None
+    user = await users.get(session, claims.user_id)
+    if user is None or not user.is_active:
+        raise Unauthorized(messages.INVALID_TOKEN)
+    if claims.kind == "session" and user.role != Role.CANDIDATE:
+        raise Unauthorized(messages.INVALID_TOKEN)
+    return Principal(user, claims)
+
+
+def require_staff(principal: Principal) -> None:
+    if not principal.is_staff:
+        raise Forbidden(messages.STAFF_ONLY)
+
+
+def require_admin(principal: Principal) -> None:
+    if not principal.is_admin:
+        raise Forbidden(messages.ADMIN_ONLY)
+
+
+def require_candidate(principal: Principal) -> None:
+    if principal.role is not Role.CANDIDATE:
+        raise Forbidden(messages.CANDIDATES_ONLY)

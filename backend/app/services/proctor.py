@@ -1,0 +1,55 @@
+"""Proctors find candidates and launch their sessions at a kiosk."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.app.core import security
+from backend.app.core.config import Settings
+from backend.app.core.errors import NotFound
+from backend.app.models import User
+from backend.app.models.enums import Role
+from backend.app.repositories import audit, users
+from backend.app.schemas.proctor import CandidateRead, SessionLaunchResponse
+from backend.app.services import messages
+from backend.app.services.auth import Principal, normalize_email, require_staff
+
+logger = structlog.get_logger(__name__)
+
+
+async def find_candidates(
+    session: AsyncSession, principal: Principal, query: str, limit: int
+) -> list[User]:
+    require_staff(principal)
+    return await users.search_candidates(session, query.strip(), limit)
+
+
+async def launch_session(
+    session: AsyncSession, principal: Principal, settings: Settings, email: str, kiosk_id: str
+) -> SessionLaunchResponse:
+    """Issue a candidate-scoped token recording the proctor and the kiosk (audited)."""
+    require_staff(principal)
+    candidate = await users.get_by_email(session, normalize_email(email))
+    if candidate is None or candidate.role != Role.CANDIDATE or not candidate.is_active:
+        raise NotFound(messages.candidate_not_found(email))
+    lifetime = timedelta(minutes=settings.session_token_minutes)
+    token, _claims = security.issue_token(
+        settings.resolved_jwt_secret(), candidate.id, "session", lifetime,
+        proctor_id=principal.id, kiosk_id=kiosk_id,
+    )  # fmt: skip
+    audit.record(session, principal.id, "session_launched", "user", candidate.id, kiosk_id=kiosk_id)
+    await session.commit()
+    logger.info(
+        "session_launched",
+        proctor_id=str(principal.id),
+        candidate_id=str(candidate.id),
+        kiosk_id=kiosk_id,
+    )
+    return SessionLaunchResponse(
+        session_token=token,
+        candidate=CandidateRead.model_validate(candidate),
+        expires_in=int(lifetime.total_seconds()),
+    )
