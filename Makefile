@@ -11,11 +11,12 @@ PORT ?= 8000
 RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 \
 	libportaudio2
-# What the tests need besides: the virtual microphone, speech and a virtual screen.
-TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth
+# What the tests need besides: the virtual microphone, speech, a virtual screen, and
+# PostgreSQL server binaries (the tests start their own throwaway cluster on loopback).
+TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test lint typecheck pytest bootstrap system-deps test-system-deps demo-db clean
+.PHONY: help run serve test lint typecheck pytest pytest-postgres bootstrap system-deps test-system-deps demo-db clean
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,13 +38,13 @@ test-system-deps:
 
 bootstrap: system-deps $(INSTALLED) ## Create .venv and install the project and system libraries
 
-demo-db: bootstrap ## Create or migrate the demo database in the user data directory
-	@$(BIN)/interview-backend migrate
+demo-db: bootstrap ## Create or migrate the demo database and print fresh demo passwords
+	@$(BIN)/interview-backend seed-demo
 
 run: demo-db ## Launch the kiosk with its embedded backend (ARGS=--windowed for a window)
 	@$(BIN)/interview-kiosk $(ARGS)
 
-serve: bootstrap ## Run the backend alone, headless (HOST=, PORT=)
+serve: demo-db ## Run the backend alone on the demo data, headless (HOST=, PORT=)
 	$(BIN)/interview-backend serve --host $(HOST) --port $(PORT)
 
 lint: $(INSTALLED) ## ruff lint and format check
@@ -56,7 +57,10 @@ typecheck: $(INSTALLED) ## mypy (strict for backend/ and kiosk/core/)
 pytest: test-system-deps $(INSTALLED) ## The pytest suite alone (PYTEST_ARGS=...)
 	IK_REQUIRE_VMIC=1 $(BIN)/pytest $(PYTEST_ARGS)
 
-test: test-system-deps $(INSTALLED) lint typecheck pytest ## Everything CI runs: lint, types, all tests
+pytest-postgres: test-system-deps $(INSTALLED) ## The backend API tests again, on PostgreSQL
+	IK_REQUIRE_VMIC=1 $(BIN)/pytest tests/api --backend-db=postgres $(PYTEST_ARGS)
+
+test: test-system-deps $(INSTALLED) lint typecheck pytest pytest-postgres ## Everything CI runs
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

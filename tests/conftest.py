@@ -15,9 +15,8 @@ import pytest
 
 from backend.app.core.config import Settings
 from backend.app.server import BackgroundServer
+from support.settings import settings_for
 from support.vmic import VirtualMic
-
-ON_QT_LOOP = pytest.mark.asyncio(loop_factories=["qasync"])
 
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable]:
@@ -44,9 +43,34 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend-db",
+        choices=["sqlite", "postgres"],
+        default="sqlite",
+        help="database behind the backend_server fixture (make test runs tests/backend on both)",
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(pytestconfig: pytest.Config) -> Iterator[object]:
+    from support.postgres import PostgresCluster, available
+
+    if not available():
+        message = "PostgreSQL server binaries are missing (make test installs postgresql)"
+        if os.environ.get("IK_REQUIRE_VMIC") == "1":
+            pytest.fail(message)
+        pytest.skip(f"!!! SKIPPED: {message}")
+    cluster = PostgresCluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def backend_settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir)
+def backend_settings(data_dir: Path, request: pytest.FixtureRequest) -> Settings:
+    return settings_for(request, data_dir)
 
 
 @pytest.fixture

@@ -8,28 +8,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 import qasync
-from PySide6.QtCore import QTimer, SignalInstance
+from PySide6.QtCore import QTimer
 
 from backend.app.server import BackgroundServer
-from conftest import ON_QT_LOOP
 from kiosk.core.api_client import ApiClient
 from kiosk.ui.controllers.backend_status import BackendStatusController
 from kiosk.ui.views.main_window import MainWindow
-
-
-async def wait_signal(signal: SignalInstance, timeout: float = 10.0) -> tuple[object, ...]:
-    """Await a Qt signal without nesting a Qt event loop (see conftest)."""
-    future: asyncio.Future[tuple[object, ...]] = asyncio.get_running_loop().create_future()
-
-    def on_signal(*args: object) -> None:
-        if not future.done():
-            future.set_result(args)
-
-    signal.connect(on_signal)
-    try:
-        return await asyncio.wait_for(future, timeout)
-    finally:
-        signal.disconnect(on_signal)
+from support.qt import ON_QT_LOOP, wait_signal
 
 
 @pytest.fixture

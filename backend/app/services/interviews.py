@@ -91,9 +91,12 @@ async def plan_interview(
         if resume.candidate_id != principal.id:
             raise Forbidden(messages.RESUME_FORBIDDEN)
 
-    wanted = [*job.required_skills, *job.tech_stack] if job else []
     planned = catalog.questions.plan(
-        role_type, wanted, settings.planned_questions, str(interview_id)
+        role_type,
+        settings.planned_questions,
+        seed=str(interview_id),
+        required_skills=job.required_skills if job else (),
+        tech_stack=job.tech_stack if job else (),
     )
     interview = Interview(
         id=interview_id,

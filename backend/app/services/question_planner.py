@@ -69,25 +69,55 @@ class QuestionBank:
         return cls(questions)
 
     def plan(
-        self, role_type: str, wanted_skills: Sequence[str], total: int, seed: str
+        self,
+        role_type: str,
+        total: int,
+        seed: str,
+        required_skills: Sequence[str] = (),
+        tech_stack: Sequence[str] = (),
     ) -> list[BankQuestion]:
-        """``total`` questions for ``role_type`` favouring ``wanted_skills``, in level order."""
-        wanted = {skill_key(s) for s in wanted_skills if skill_key(s)}
+        """``total`` questions for ``role_type``, in level order.
 
-        def matches(question: BankQuestion) -> int:
+        Picks greedily: each pick prefers a question about a required skill that no earlier
+        pick covered, then more required skills, then more of the tech stack, then the role's
+        own bank, then the interview's hash. So every required skill the banks know gets a
+        question while the plan has room.
+        """
+        required = {skill_key(s) for s in required_skills} - {""}
+        stack = {skill_key(s) for s in tech_stack} - {""} - required
+
+        def about(question: BankQuestion, skills: set[str]) -> set[str]:
             text = question.text.casefold()
-            return sum(1 for s in wanted if s in question.skills or s.replace("_", " ") in text)
+            return {s for s in skills if s in question.skills or s.replace("_", " ") in text}
 
-        def rank(question: BankQuestion) -> tuple[int, int, str]:
-            tie = hashlib.sha256(f"{seed}:{question.id}".encode()).hexdigest()
-            return (-matches(question), 0 if question.role_type == role_type else 1, tie)
-
-        pool = [q for q in self.questions if q.role_type == role_type or matches(q) > 0]
+        pool = [q for q in self.questions if q.role_type == role_type or about(q, required | stack)]
+        ties = {q.id: hashlib.sha256(f"{seed}:{q.id}".encode()).hexdigest() for q in pool}
+        uncovered = set(required)
         chosen: list[BankQuestion] = []
+
+        def pick(candidates: list[BankQuestion]) -> BankQuestion:
+            return min(
+                candidates,
+                key=lambda q: (
+                    -len(about(q, uncovered)),
+                    -len(about(q, required)),
+                    -len(about(q, stack)),
+                    q.role_type != role_type,
+                    ties[q.id],
+                ),
+            )
+
         for level, count in level_counts(total).items():
-            at_level = sorted((q for q in pool if q.difficulty == level), key=rank)
-            chosen.extend(at_level[:count])
-        if len(chosen) < total:  # a thin bank: fill from whatever is left, best first
-            rest = sorted((q for q in pool if q not in chosen), key=rank)
-            chosen.extend(rest[: total - len(chosen)])
+            for _ in range(count):
+                candidates = [q for q in pool if q.difficulty == level and q not in chosen]
+                if not candidates:
+                    break
+                question = pick(candidates)
+                chosen.append(question)
+                uncovered -= about(question, required)
+        while len(chosen) < total:  # a thin bank: fill from whatever is left
+            rest = [q for q in pool if q not in chosen]
+            if not rest:
+                break
+            chosen.append(pick(rest))
         return sorted(chosen, key=lambda q: LEVELS.index(q.difficulty))

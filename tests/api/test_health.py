@@ -37,6 +37,11 @@ def test_health_is_503_when_the_database_was_never_migrated(data_dir: Path) -> N
 def test_sqlite_database_runs_in_wal_mode(backend_server: BackgroundServer) -> None:
     import sqlite3
 
+    import pytest
+
+    if not backend_server.settings.resolved_database_url().startswith("sqlite"):
+        pytest.skip("SQLite only")
+
     db = backend_server.settings.data_dir / "interview-kiosk.db"
     assert db.exists()
     with sqlite3.connect(db) as connection:

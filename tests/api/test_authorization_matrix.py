@@ -1,0 +1,170 @@
+"""Every route x every kind of caller gets the documented status.
+
+Callers: anonymous, the candidate who owns the subject, another candidate, the owner through a
+proctor-launched session token, a proctor, an admin. A route added to the app without a row
+here fails `test_every_route_is_in_the_matrix`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from backend.app.main import create_app
+from support.api import Actor, Api, World
+
+CALLERS = ["anonymous", "owner", "other", "owner_session", "proctor", "admin"]
+
+
+def row(anonymous: int, owner: int, other: int, session: int, proctor: int, admin: int) -> dict:
+    return dict(zip(CALLERS, [anonymous, owner, other, session, proctor, admin], strict=True))
+
+
+EVERYONE_SIGNED_IN = row(401, 200, 200, 200, 200, 200)
+ADMIN_WRITES = row(401, 403, 403, 403, 403, 201)
+STAFF_READS = row(401, 403, 403, 403, 200, 200)
+OWNER_OR_STAFF = row(401, 200, 403, 200, 200, 200)
+CANDIDATES_CREATE = row(401, 201, 201, 201, 403, 403)
+
+# (method, path, json body, expected). {posting}, {owner_app}, {owner_interview} and
+# {fresh_posting:<caller>} are filled in from the shared world.
+MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
+    ("GET", "/health", None, row(200, 200, 200, 200, 200, 200)),
+    ("POST", "/api/v1/auth/register", "register", row(201, 201, 201, 201, 201, 201)),
+    ("POST", "/api/v1/auth/login", "login", row(200, 200, 200, 200, 200, 200)),
+    ("GET", "/api/v1/auth/me", None, EVERYONE_SIGNED_IN),
+    ("GET", "/api/v1/job-postings", None, EVERYONE_SIGNED_IN),
+    ("POST", "/api/v1/job-postings", {"title": "T", "company": "C"}, ADMIN_WRITES),
+    ("PATCH", "/api/v1/job-postings/{posting}", {"experience_level": "senior"},
+     row(401, 403, 403, 403, 403, 200)),
+    ("POST", "/api/v1/applications", "apply", CANDIDATES_CREATE),
+    ("GET", "/api/v1/applications", None, EVERYONE_SIGNED_IN),
+    ("GET", "/api/v1/applications/{owner_app}", None, OWNER_OR_STAFF),
+    ("POST", "/api/v1/interviews/plan", {"role_type": "go"}, CANDIDATES_CREATE),
+    ("POST", "/api/interviews/plan", {"role_type": "go"}, CANDIDATES_CREATE),
+    ("GET", "/api/v1/interviews/{owner_interview}/plan", None, OWNER_OR_STAFF),
+    ("GET", "/api/interviews/{owner_interview}/plan", None, OWNER_OR_STAFF),
+    ("POST", "/api/v1/interviews/start", {"application_id": "{owner_app}"},
+     row(401, 201, 403, 201, 403, 403)),
+    ("GET", "/api/v1/interviews", None, EVERYONE_SIGNED_IN),
+    ("GET", "/api/v1/interviews/{owner_interview}", None, OWNER_OR_STAFF),
+    ("GET", "/api/v1/proctor/candidates", None, STAFF_READS),
+    ("POST", "/api/v1/proctor/sessions", {"candidate_email": "{owner_email}", "kiosk_id": "k1"},
+     row(401, 403, 403, 403, 201, 201)),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def callers(shared_api: Api, shared_world: World) -> dict[str, Actor | None]:
+    launch = shared_api.request(
+        "POST", "/api/v1/proctor/sessions", shared_world.proctor,
+        json={"candidate_email": shared_world.owner.email, "kiosk_id": "matrix"},
+    ).json()  # fmt: skip
+    session = Actor(
+        shared_world.owner.id, shared_world.owner.email, shared_world.owner.password,
+        "candidate", launch["session_token"],
+    )  # fmt: skip
+    return {
+        "anonymous": None,
+        "owner": shared_world.owner,
+        "other": shared_world.other,
+        "owner_session": session,
+        "proctor": shared_world.proctor,
+        "admin": shared_world.admin,
+    }
+
+
+@pytest.fixture(scope="module")
+def owner_interview(shared_api: Api, shared_world: World) -> str:
+    made = shared_api.request(
+        "POST", "/api/v1/interviews/plan", shared_world.owner, json={"role_type": "python"}
+    )
+    return str(made.json()["interview_id"])
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX]
+)
+def test_route_answers_each_caller_as_documented(
+    shared_api: Api,
+    shared_world: World,
+    callers: dict[str, Actor | None],
+    owner_interview: str,
+    method: str,
+    path: str,
+    body: Any,
+    expected: dict[str, int],
+    caller: str,
+) -> None:
+    actor = callers[caller]
+    names = {
+        "posting": shared_world.posting["id"],
+        "owner_app": shared_world.application["id"],
+        "owner_interview": owner_interview,
+        "owner_email": shared_world.owner.email,
+    }
+    if body == "register":
+        body = {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": "long-enough-1",
+                "full_name": "New Person"}  # fmt: skip
+    elif body == "login":
+        who = actor or shared_world.other
+        body = {"email": who.email, "password": who.password}
+    elif body == "apply":  # a posting this caller has not applied to yet
+        fresh = shared_api.request(
+            "POST", "/api/v1/job-postings", shared_world.admin,
+            json={"title": f"Opening {uuid.uuid4().hex[:6]}", "company": "Matrix Ltd"},
+        ).json()  # fmt: skip
+        body = {"job_posting_id": fresh["id"]}
+    response = shared_api.request(
+        method, path.format(**names), actor, json=_fill(body, names) if body is not None else None
+    )
+    assert response.status_code == expected[caller], response.text
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    routes = {
+        (method.upper(), path)
+        for path, operations in create_app().openapi()["paths"].items()
+        for method in operations
+    }
+    covered = {
+        (method, path.replace("{posting}", "{posting_id}")
+         .replace("{owner_app}", "{application_id}")
+         .replace("{owner_interview}", "{interview_id}"))
+        for method, path, _, _ in MATRIX
+    }  # fmt: skip
+    assert routes == covered
+
+
+def test_expired_token_is_refused(shared_api: Api, shared_world: World) -> None:
+    from datetime import timedelta
+
+    from backend.app.core.security import issue_token
+
+    secret = shared_api.server.settings.resolved_jwt_secret()
+    token, _ = issue_token(secret, shared_world.owner.id, "access", timedelta(seconds=-1))
+    response = shared_api.request("GET", "/api/v1/auth/me", token)
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid or expired token"}
+
+
+def test_token_signed_with_another_secret_is_refused(shared_api: Api, shared_world: World) -> None:
+    from datetime import timedelta
+
+    from backend.app.core.security import issue_token
+
+    token, _ = issue_token(
+        "another-secret-" * 4, shared_world.admin.id, "access", timedelta(hours=1)
+    )
+    assert shared_api.request("GET", "/api/v1/auth/me", token).status_code == 401

@@ -1,0 +1,105 @@
+"""A client for the live backend and the small world of accounts the API tests share."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from backend.app.core.config import Settings
+from backend.app.core.db import create_engine, create_sessionmaker
+from backend.app.models.enums import Role
+from backend.app.server import BackgroundServer
+from backend.app.services.auth import create_user
+
+
+@dataclass
+class Actor:
+    id: uuid.UUID
+    email: str
+    password: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Api:
+    """The live server over real HTTP. ``as_`` picks whose token goes with the request."""
+
+    def __init__(self, server: BackgroundServer) -> None:
+        self.server = server
+        self.url = server.url
+        self.http = httpx.Client(base_url=server.url, timeout=30)
+
+    def request(
+        self, method: str, path: str, as_: Actor | str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if isinstance(as_, Actor):
+            headers.update(as_.headers)
+        elif isinstance(as_, str):
+            headers["Authorization"] = f"Bearer {as_}"
+        return self.http.request(method, path, headers=headers, **kwargs)
+
+    def login(self, email: str, password: str) -> str:
+        response = self.request(
+            "POST", "/api/v1/auth/login", json={"email": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return str(response.json()["access_token"])
+
+    def make_user(self, role: Role, name: str | None = None) -> Actor:
+        email = f"{role.value}-{uuid.uuid4().hex[:8]}@example.com"
+        password = f"pw-{uuid.uuid4().hex}"
+        if role is Role.CANDIDATE:
+            response = self.request(
+                "POST", "/api/v1/auth/register",
+                json={"email": email, "password": password, "full_name": name or "Casey Candidate"},
+            )  # fmt: skip
+            assert response.status_code == 201, response.text
+            user_id = uuid.UUID(response.json()["id"])
+        else:
+            user_id = asyncio.run(_create_staff(self.server.settings, email, password, role, name))
+        return Actor(user_id, email, password, role.value, self.login(email, password))
+
+
+async def _create_staff(
+    settings: Settings, email: str, password: str, role: Role, name: str | None
+) -> uuid.UUID:
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            user = await create_user(session, email, password, name or role.value.title(), role)
+            return user.id
+    finally:
+        await engine.dispose()
+
+
+@dataclass
+class World:
+    admin: Actor
+    proctor: Actor
+    owner: Actor  # a candidate with applications
+    other: Actor  # another candidate
+    posting: dict[str, Any]  # active DevOps posting requiring kubernetes and terraform
+    closed_posting: dict[str, Any]
+    application: dict[str, Any]  # owner -> posting
+    other_application: dict[str, Any]  # other -> posting
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+PLATFORM_POSTING = {
+    "title": "Platform Engineer",
+    "company": "Northwind Cloud",
+    "description": "Run our Kubernetes platform. " * 40,
+    "role_category": "DevOps",
+    "tech_stack": ["Kubernetes", "Terraform", "AWS"],
+    "required_skills": ["kubernetes", "terraform"],
+    "experience_level": "senior",
+}

@@ -1,0 +1,17 @@
+"""Backend settings for a test: SQLite by default, PostgreSQL with ``--backend-db=postgres``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backend.app.core.config import Settings
+
+
+def settings_for(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
+    """Settings over a fresh SQLite file, or a fresh PostgreSQL database with --backend-db."""
+    if request.config.getoption("--backend-db") == "postgres":
+        cluster = request.getfixturevalue("postgres_cluster")
+        return Settings(data_dir=data_dir, database_url=cluster.url(cluster.create_database()))
+    return Settings(data_dir=data_dir)
