@@ -40,7 +40,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stream_file_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interview-kiosk stream-file",
+        description="Stream a mono 16-bit WAV to an interview at real-time pace, with the "
+        "kiosk's own client. Run it again after a crash to resume from the spool.",
+    )
+    parser.add_argument("--interview", required=True, help="the interview id")
+    parser.add_argument("--token", required=True, help="the candidate's bearer token")
+    parser.add_argument("--wav", required=True, type=Path)
+    parser.add_argument("--backend-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--spool", type=Path, help="spool directory (default: the user data dir)")
+    parser.add_argument("--speed", type=float, default=1.0, help="pace; 2 = twice real time")
+    return parser
+
+
+def _stream_file(argv: Sequence[str]) -> int:
+    import platformdirs
+
+    from kiosk.stream_file import stream_file
+
+    args = _stream_file_parser().parse_args(argv)
+    spool = (
+        args.spool or Path(platformdirs.user_data_dir("interview-kiosk", appauthor=False)) / "spool"
+    )
+    return asyncio.run(
+        stream_file(args.backend_url, args.interview, args.token, args.wav, spool, args.speed)
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["stream-file"]:
+        return _stream_file(argv[1:])
     args = _parser().parse_args(argv)
     try:
         config = KioskConfig.load(args.config)

@@ -7,6 +7,7 @@ import os
 # Before any QApplication exists, and before PortAudio reads the ALSA/pulse configuration.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import asyncio
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,22 +16,34 @@ import pytest
 
 from backend.app.core.config import Settings
 from backend.app.server import BackgroundServer
+from support.api import Api
 from support.settings import settings_for
 from support.vmic import VirtualMic
 
+_QT_APP: list[object] = []  # a QApplication made here must outlive every loop bound to it
+
 
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable]:
-    """Async tests marked ``ON_QT_LOOP`` run on a qasync loop bound to pytest-qt's QApplication.
+    """Tests marked ``ON_QT_LOOP`` (support/qt.py) run on a qasync loop bound to the
+    QApplication; every other async test runs on a plain asyncio loop.
 
-    In those tests never use ``qtbot.waitSignal``/``waitUntil``: they spin a nested Qt loop in
-    which another asyncio task cannot step. Await a future set by the signal instead.
+    pytest-asyncio runs an unmarked test once per factory returned here, so the answer
+    depends on what the test asked for.
+
+    In qasync tests never use ``qtbot.waitSignal``/``waitUntil``: they spin a nested Qt loop
+    in which another asyncio task cannot step. Await ``support.qt.wait_signal`` instead.
     """
+    marker = item.get_closest_marker("asyncio")
+    wants_qt = marker is not None and "qasync" in (marker.kwargs.get("loop_factories") or ())
+    if not wants_qt:
+        return {"asyncio": asyncio.new_event_loop}
 
     def qasync_loop() -> object:
         import qasync
         from PySide6.QtWidgets import QApplication
 
         app = QApplication.instance() or QApplication([])
+        _QT_APP[:] = [app]
         return qasync.QEventLoop(app)
 
     return {"qasync": qasync_loop}
@@ -81,6 +94,15 @@ def backend_server(backend_settings: Settings) -> Iterator[BackgroundServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def api(backend_server: BackgroundServer) -> Iterator[Api]:
+    client = Api(backend_server)
+    try:
+        yield client
+    finally:
+        client.http.close()
 
 
 @pytest.fixture

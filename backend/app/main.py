@@ -18,6 +18,7 @@ from backend.app.core.errors import DomainError, TooManyRequests, Unauthorized
 from backend.app.core.migrate import head_revision
 from backend.app.core.request_context import RequestContextMiddleware
 from backend.app.services.catalog import Catalog
+from backend.app.services.streaming.registry import StreamRegistry
 
 
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.schema_head = head_revision(settings)
     app.state.catalog = catalog
+    app.state.streams = StreamRegistry()
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.include_router(health.router)

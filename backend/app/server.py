@@ -22,6 +22,11 @@ def _uvicorn_config(settings: Settings, host: str, port: int, log_level: str) ->
         log_level=log_level,
         # PCM does not compress; deflate would only cost CPU on every audio frame.
         ws_per_message_deflate=False,
+        # Protocol v1: pings every 10 s, a peer silent for 20 s is dropped; frames are at most
+        # 8 + 65536 bytes, so anything far larger is refused by uvicorn itself (close 1009).
+        ws_ping_interval=10.0,
+        ws_ping_timeout=20.0,
+        ws_max_size=1 << 20,
         proxy_headers=True,
         server_header=False,
         access_log=False,  # RequestContextMiddleware logs each request, with its id

@@ -14,15 +14,6 @@ from support.settings import settings_for
 
 
 @pytest.fixture
-def api(backend_server: BackgroundServer) -> Iterator[Api]:
-    client = Api(backend_server)
-    try:
-        yield client
-    finally:
-        client.http.close()
-
-
-@pytest.fixture
 def world(api: Api) -> World:
     return build_world(api)
 

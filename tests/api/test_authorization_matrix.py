@@ -50,6 +50,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
      row(401, 201, 403, 201, 403, 403)),
     ("GET", "/api/v1/interviews", None, EVERYONE_SIGNED_IN),
     ("GET", "/api/v1/interviews/{owner_interview}", None, OWNER_OR_STAFF),
+    # Allowed callers get 404: this interview has streamed no audio (tests/stream covers 200).
+    ("GET", "/api/v1/interviews/{owner_interview}/recording", None,
+     row(401, 404, 403, 404, 404, 404)),
     ("GET", "/api/v1/proctor/candidates", None, STAFF_READS),
     ("POST", "/api/v1/proctor/sessions", {"candidate_email": "{owner_email}", "kiosk_id": "k1"},
      row(401, 403, 403, 403, 201, 201)),

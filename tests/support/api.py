@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,11 @@ class Api:
             assert response.status_code == 201, response.text
             user_id = uuid.UUID(response.json()["id"])
         else:
-            user_id = asyncio.run(_create_staff(self.server.settings, email, password, role, name))
+            # On a thread of its own: callers may be sync tests or async ones (a running loop).
+            with ThreadPoolExecutor(1) as pool:
+                user_id = pool.submit(
+                    asyncio.run, _create_staff(self.server.settings, email, password, role, name)
+                ).result()
         return Actor(user_id, email, password, role.value, self.login(email, password))
 
 

@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.app.models.base import Base, UtcDateTime, utcnow
@@ -38,6 +48,14 @@ class Interview(Base):
     proctor_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    # The stream's audio format, fixed by the first hello (docs/protocol.md).
+    audio_encoding: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    audio_sample_rate: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    audio_channels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Set when the stream ends: the recording's length and digest.
+    audio_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    current_question_index: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     questions: Mapped[list[PlannedQuestion]] = relationship(
         lazy="raise",
@@ -59,3 +77,6 @@ class PlannedQuestion(Base):
     text: Mapped[str] = mapped_column(Text)
     difficulty: Mapped[str] = mapped_column(String(16))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Byte offsets in the interview's recording where the answer to this question starts/ends.
+    answer_start_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    answer_end_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -37,6 +37,9 @@ class QuestionRead(ResponseModel):
     text: str
     difficulty: Difficulty
     skills: list[str]
+    # Where the answer lies in the recording, once the stream has reached it.
+    answer_start_seconds: float | None = None
+    answer_end_seconds: float | None = None
 
 
 class InterviewRead(ResponseModel):

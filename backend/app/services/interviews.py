@@ -4,6 +4,7 @@ reading them back."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from backend.app.services import messages
 from backend.app.services.auth import Principal, require_candidate
 from backend.app.services.catalog import Catalog
 from backend.app.services.prompts import JobContext
+from backend.app.services.streaming.recording import recording_path
 
 logger = structlog.get_logger(__name__)
 
@@ -163,13 +165,22 @@ async def list_for(
     )
 
 
-def question_read(question: PlannedQuestion, total: int) -> QuestionRead:
+def question_read(
+    question: PlannedQuestion, total: int, bytes_per_second: int | None = None
+) -> QuestionRead:
+    def seconds(offset: int | None) -> float | None:
+        if offset is None or not bytes_per_second:
+            return None
+        return offset / bytes_per_second
+
     return QuestionRead(
         index=question.index,
         total=total,
         text=question.text,
         difficulty=question.difficulty,
         skills=question.skills,
+        answer_start_seconds=seconds(question.answer_start_offset),
+        answer_end_seconds=seconds(question.answer_end_offset),
     )
 
 
@@ -188,10 +199,24 @@ def interview_read(interview: Interview) -> InterviewRead:
 
 def interview_detail(interview: Interview) -> InterviewDetail:
     total = len(interview.questions)
+    rate = (interview.audio_sample_rate or 0) * (interview.audio_channels or 0) * 2
     return InterviewDetail(
         **interview_read(interview).model_dump(),
-        questions=[question_read(q, total) for q in interview.questions],
+        questions=[question_read(q, total, rate) for q in interview.questions],
     )
+
+
+async def recording_for(
+    session: AsyncSession, principal: Principal, settings: Settings, interview_id: uuid.UUID
+) -> tuple[Path, int, int, int]:
+    """(path, bytes, sample rate, channels) of the recording the caller may hear."""
+    interview = await get_for(session, principal, interview_id)
+    path = recording_path(settings.data_dir, interview.id)
+    if interview.audio_sample_rate is None or not path.exists():
+        raise NotFound(f"Interview {interview_id} has no recording yet")
+    channels = interview.audio_channels or 1
+    size = path.stat().st_size
+    return path, size - size % (2 * channels), interview.audio_sample_rate, channels
 
 
 def planning_status(interview: Interview, ws_base_url: str) -> PlanningStatusResponse:

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
+from fastapi.responses import StreamingResponse
 
 from backend.app.api.deps import CatalogDep, CurrentPrincipal, SessionDep, SettingsDep, WsBaseUrl
 from backend.app.models.enums import InterviewStatus
@@ -15,6 +16,7 @@ from backend.app.schemas.interviews import (
     PlanningStatusResponse,
 )
 from backend.app.services import interviews
+from backend.app.services.streaming.recording import wav_stream
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
 # Also mounted at /api for the planning service's existing clients.
@@ -78,6 +80,28 @@ async def list_interviews(
     """The caller's interviews; proctors and admins see everyone's."""
     found = await interviews.list_for(session, principal, status_filter, kiosk_id, limit)
     return [interviews.interview_read(i) for i in found]
+
+
+@router.get(
+    "/{interview_id}/recording",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"audio/wav": {}}, "description": "the recording as WAV"}},
+)
+async def recording(
+    interview_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+) -> StreamingResponse:
+    """The whole recording so far, as a WAV file (the candidate, proctors, admins)."""
+    path, size, rate, channels = await interviews.recording_for(
+        session, principal, settings, interview_id
+    )
+    return StreamingResponse(
+        wav_stream(path, size, rate, channels),
+        media_type="audio/wav",
+        headers={"Content-Length": str(44 + size)},
+    )
 
 
 @router.get("/{interview_id}", response_model=InterviewDetail)

@@ -1,5 +1,5 @@
 """WebSocket routes (``/ws/...``): the audio streaming protocol."""
 
-from fastapi import APIRouter
+from backend.app.api.ws.interviews import router
 
-router = APIRouter()
+__all__ = ["router"]

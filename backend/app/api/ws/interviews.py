@@ -1,0 +1,168 @@
+"""``/ws/interviews/{id}``: protocol v1 over a WebSocket (docs/protocol.md).
+
+This route only moves messages: the handshake is authorized by the same service as REST,
+and ``InterviewStream`` owns offsets, storage, acks and questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, WebSocket
+from fastapi.responses import JSONResponse
+from starlette.types import Message
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from backend.app.core.errors import DomainError, NotFound
+from backend.app.services import messages
+from backend.app.services.auth import authenticate
+from backend.app.services.streaming.protocol import (
+    ACK_INTERVAL_SECONDS,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    CLOSE_SUPERSEDED,
+    HELLO_TIMEOUT_SECONDS,
+    ProtocolViolation,
+    error,
+    parse_hello,
+    parse_text,
+)
+from backend.app.services.streaming.session import InterviewStream, authorize_stream
+
+router = APIRouter()
+logger = structlog.get_logger(__name__)
+
+
+def _bearer(websocket: WebSocket) -> str | None:
+    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@router.websocket("/ws/interviews/{interview_id}")
+async def interview_stream(websocket: WebSocket, interview_id: str) -> None:
+    app = websocket.app
+    try:
+        try:
+            parsed_id = uuid.UUID(interview_id)
+        except ValueError:
+            raise NotFound(messages.interview_not_found(interview_id)) from None
+        async with app.state.sessionmaker() as session:
+            principal = await authenticate(session, app.state.settings, _bearer(websocket))
+            await authorize_stream(session, principal, parsed_id)
+    except DomainError as exc:
+        # Refused in the handshake: an HTTP answer, no socket opens.
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        await websocket.send_denial_response(
+            JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+        )
+        return
+    await websocket.accept()
+    connection = _Connection(websocket)
+    async with app.state.streams.hold(parsed_id, connection, _supersede) as live:
+        if not live:
+            await connection.close(CLOSE_SUPERSEDED, "superseded")
+            return
+        stream = InterviewStream(app.state.sessionmaker, app.state.settings.data_dir, parsed_id)
+        try:
+            await connection.run(stream)
+        finally:
+            await stream.close()
+
+
+async def _supersede(connection: object) -> None:
+    assert isinstance(connection, _Connection)
+    await connection.close(CLOSE_SUPERSEDED, "superseded")
+
+
+class _Connection:
+    def __init__(self, websocket: WebSocket) -> None:
+        self.websocket = websocket
+        self._send_lock = asyncio.Lock()
+        self.closed = False
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._send_lock:
+            if not self.closed:
+                await self.websocket.send_json(message)
+
+    async def close(self, code: int, reason: str) -> None:
+        async with self._send_lock:
+            if self.closed:
+                return
+            self.closed = True
+            if self.websocket.application_state != WebSocketState.DISCONNECTED:
+                with contextlib.suppress(RuntimeError, OSError):
+                    await self.websocket.close(code, reason)
+
+    async def _receive(self) -> Message:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        return message
+
+    async def run(self, stream: InterviewStream) -> None:
+        acks: asyncio.Task[None] | None = None
+        try:
+            await self._hello(stream)
+            acks = asyncio.create_task(self._ack_every_interval(stream))
+            while not self.closed:
+                message = await self._receive()
+                if message.get("bytes") is not None:
+                    gap = stream.receive_audio(message["bytes"])
+                    if gap is not None:
+                        await self.send(gap)
+                    continue
+                parsed = parse_text(message.get("text") or "")
+                kind = parsed["type"] if parsed else None
+                if kind == "answer_done":
+                    for reply in await stream.answer_done():
+                        await self.send(reply)
+                elif kind == "end":
+                    for reply in await stream.end():
+                        await self.send(reply)
+                    await self.close(CLOSE_NORMAL, "completed")
+                else:
+                    await self.send(error("bad_message", f"unexpected message {kind!r}"))
+        except ProtocolViolation as violation:
+            if violation.message is not None:
+                with contextlib.suppress(Exception):
+                    await self.send(violation.message)
+            await self.close(violation.close_code, violation.reason)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the peer went away (or was superseded); what arrived is kept
+        finally:
+            if acks is not None:
+                acks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await acks
+
+    async def _hello(self, stream: InterviewStream) -> None:
+        deadline = asyncio.get_running_loop().time() + HELLO_TIMEOUT_SECONDS
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await self._receive()
+            except TimeoutError:
+                raise ProtocolViolation(CLOSE_POLICY, None, "no hello within 10 s") from None
+            if message.get("bytes") is not None:
+                raise ProtocolViolation(CLOSE_POLICY, None, "audio before hello")
+            parsed = parse_text(message.get("text") or "")
+            if parsed is None:
+                await self.send(error("bad_message", "not a JSON object with a type"))
+                continue
+            if parsed["type"] != "hello":
+                await self.send(error("bad_message", f"expected hello, got {parsed['type']!r}"))
+                continue
+            await self.send(await stream.start(parse_hello(parsed)))
+            return
+
+    async def _ack_every_interval(self, stream: InterviewStream) -> None:
+        while True:
+            await asyncio.sleep(ACK_INTERVAL_SECONDS)
+            ack = await stream.ack_if_new()
+            if ack is not None:
+                await self.send(ack)

@@ -1,0 +1,125 @@
+"""Protocol v1 messages and frame parsing, with no I/O (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+PROTOCOL_VERSION = 1
+SAMPLE_RATES = frozenset({16000, 24000, 48000})
+ENCODING = "pcm_s16le"
+SAMPLE_WIDTH = 2
+MAX_AUDIO_BYTES = 65536
+HEADER = struct.Struct(">Q")
+HELLO_TIMEOUT_SECONDS = 10.0
+ACK_INTERVAL_SECONDS = 0.25
+
+# Close codes.
+CLOSE_NORMAL = 1000
+CLOSE_UNSUPPORTED = 1003
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_SUPERSEDED = 4000
+
+
+class ProtocolViolation(Exception):
+    """The peer broke the protocol: send ``message`` (if any) and close with ``close_code``."""
+
+    def __init__(self, close_code: int, message: dict[str, Any] | None, reason: str) -> None:
+        super().__init__(reason)
+        self.close_code = close_code
+        self.message = message
+        self.reason = reason
+
+
+def error(code: str, message: str, **fields: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, **fields}
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    encoding: str
+    sample_rate: int
+    channels: int
+
+    @property
+    def bytes_per_second(self) -> int:
+        return self.sample_rate * self.channels * SAMPLE_WIDTH
+
+
+def parse_text(text: str) -> dict[str, Any] | None:
+    """A JSON object with a string ``type``, or None for anything else (-> bad_message)."""
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return None
+    return message
+
+
+def parse_hello(message: dict[str, Any]) -> AudioFormat:
+    if message.get("type") != "hello":
+        raise ProtocolViolation(
+            CLOSE_POLICY, error("bad_message", "the first message must be hello"), "no hello"
+        )
+    if message.get("protocol") != PROTOCOL_VERSION:
+        raise ProtocolViolation(
+            CLOSE_POLICY,
+            error("bad_message", f"protocol must be {PROTOCOL_VERSION}"),
+            "bad protocol",
+        )
+    audio = message.get("audio")
+    if not isinstance(audio, dict):
+        raise ProtocolViolation(
+            CLOSE_UNSUPPORTED, error("unsupported_audio", "hello.audio is missing"), "no audio"
+        )
+    encoding, rate, channels = (
+        audio.get("encoding"),
+        audio.get("sample_rate"),
+        audio.get("channels"),
+    )
+    if (
+        encoding != ENCODING
+        or type(rate) is not int
+        or rate not in SAMPLE_RATES
+        or type(channels) is not int
+        or channels != 1
+    ):
+        raise ProtocolViolation(
+            CLOSE_UNSUPPORTED,
+            error(
+                "unsupported_audio",
+                f"audio must be {ENCODING}, mono, at one of {sorted(SAMPLE_RATES)} Hz; "
+                f"got {encoding!r} at {rate!r} Hz with {channels!r} channels",
+            ),
+            "unsupported audio",
+        )
+    return AudioFormat(encoding, rate, channels)
+
+
+def parse_frame(frame: bytes, channels: int) -> tuple[int, bytes]:
+    """Split a binary frame into (offset, audio), or raise the violation it commits."""
+    if len(frame) < HEADER.size + 1:
+        raise ProtocolViolation(
+            CLOSE_POLICY, error("bad_frame", "a frame is an 8-byte offset then audio"), "short"
+        )
+    audio = frame[HEADER.size :]
+    if len(audio) > MAX_AUDIO_BYTES:
+        raise ProtocolViolation(
+            CLOSE_TOO_BIG,
+            error("bad_frame", f"at most {MAX_AUDIO_BYTES} audio bytes per frame"),
+            "too big",
+        )
+    if len(audio) % (SAMPLE_WIDTH * channels):
+        raise ProtocolViolation(
+            CLOSE_POLICY, error("bad_frame", "audio must be a whole number of samples"), "torn"
+        )
+    (offset,) = HEADER.unpack_from(frame)
+    return offset, audio
+
+
+def pack_frame(offset: int, audio: bytes) -> bytes:
+    return HEADER.pack(offset) + audio
