@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk import __version__
-from kiosk.core.config import KioskConfig
+from kiosk.core.config import KioskConfig, kiosk_data_dir
 from kiosk.core.display import display_problem
 from kiosk.core.errors import ConfigError, KioskError
 
@@ -140,8 +140,11 @@ async def _serve(
 ) -> int:
     import httpx
 
-    from kiosk.core.api_client import ApiClient
+    from kiosk.audio.capture import MicrophoneCapture
+    from kiosk.core.api_client import KioskApi
+    from kiosk.core.flow import PRACTICE_ROLES, KioskFlow
     from kiosk.ui.controllers.backend_status import BackendStatusController
+    from kiosk.ui.controllers.flow_controller import FlowController
 
     loop = asyncio.get_running_loop()
     embedded = None
@@ -154,8 +157,12 @@ async def _serve(
             embedded = await loop.run_in_executor(None, start_embedded_backend, config.data_dir)
             backend_url = embedded.url
         async with httpx.AsyncClient() as http:
-            status = BackendStatusController(window, ApiClient(http, backend_url))
+            api = KioskApi(http, backend_url)
+            status = BackendStatusController(window, api)
             status.start()
+            flow = KioskFlow(api, config, kiosk_data_dir(config) / "spool", MicrophoneCapture)
+            FlowController(window, flow, PRACTICE_ROLES if config.allow_practice else [])
+            window.choose.practice_row.setVisible(config.allow_practice)
             await quit_requested.wait()
     finally:
         if embedded is not None:

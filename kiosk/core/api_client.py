@@ -39,3 +39,124 @@ class ApiClient:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ApiError("health check answered something that is not a health report") from exc
+
+
+@dataclass(frozen=True)
+class CandidateSummary:
+    id: str
+    full_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class CandidateSession:
+    token: str
+    candidate: CandidateSummary
+    expires_in: int
+
+
+@dataclass(frozen=True)
+class ApplicationSummary:
+    id: str
+    job_title: str
+    company: str
+    status: str
+    posting_active: bool
+
+
+@dataclass(frozen=True)
+class PlannedInterview:
+    interview_id: str
+    question_count: int
+    ws_url: str
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    return detail if isinstance(detail, str) else f"HTTP {response.status_code}"
+
+
+class KioskApi(ApiClient):
+    """The calls the kiosk flow makes. Every failure is an ``ApiError`` with a message fit
+    for the screen; a dead backend is ``BackendUnreachable``."""
+
+    async def _call(
+        self, method: str, path: str, token: str | None = None, **kwargs: object
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            response = await self._http.request(
+                method,
+                f"{self.base_url}{path}",
+                headers=headers,
+                timeout=10.0,
+                **kwargs,  # type: ignore[arg-type]
+            )
+        except httpx.HTTPError as exc:
+            raise BackendUnreachable("The interview server cannot be reached.") from exc
+        if response.status_code >= 400:
+            raise ApiError(_detail(response), response.status_code)
+        return response
+
+    async def sign_in(self, email: str, password: str) -> str:
+        try:
+            response = await self._call(
+                "POST", "/api/v1/auth/login", json={"email": email, "password": password}
+            )
+        except ApiError as exc:
+            if exc.status_code in (401, 422):
+                raise ApiError("Wrong email or password.", exc.status_code) from None
+            if exc.status_code == 429:
+                raise ApiError("Too many attempts. Wait 15 minutes, then try again.", 429) from None
+            raise
+        return str(response.json()["access_token"])
+
+    async def me(self, token: str) -> CandidateSummary:
+        body = (await self._call("GET", "/api/v1/auth/me", token)).json()
+        return CandidateSummary(str(body["id"]), body["full_name"], body["email"])
+
+    async def find_candidates(self, token: str, query: str) -> list[CandidateSummary]:
+        response = await self._call(
+            "GET", "/api/v1/proctor/candidates", token, params={"query": query, "limit": 20}
+        )
+        return [CandidateSummary(str(c["id"]), c["full_name"], c["email"]) for c in response.json()]
+
+    async def launch_session(self, token: str, email: str, kiosk_id: str) -> CandidateSession:
+        body = (
+            await self._call(
+                "POST", "/api/v1/proctor/sessions", token,
+                json={"candidate_email": email, "kiosk_id": kiosk_id},
+            )
+        ).json()  # fmt: skip
+        candidate = body["candidate"]
+        return CandidateSession(
+            body["session_token"],
+            CandidateSummary(str(candidate["id"]), candidate["full_name"], candidate["email"]),
+            int(body["expires_in"]),
+        )
+
+    async def applications(self, token: str) -> list[ApplicationSummary]:
+        response = await self._call("GET", "/api/v1/applications", token)
+        return [
+            ApplicationSummary(
+                str(a["id"]), a["job_title"], a["company"], a["status"],
+                a["posting_status"] == "active",
+            )
+            for a in response.json()
+        ]  # fmt: skip
+
+    async def plan(
+        self, token: str, application_id: str | None = None, role_type: str | None = None
+    ) -> PlannedInterview:
+        body: dict[str, str] = {}
+        if application_id:
+            body["application_id"] = application_id
+        if role_type:
+            body["role_type"] = role_type
+        planned = (await self._call("POST", "/api/v1/interviews/plan", token, json=body)).json()
+        return PlannedInterview(
+            str(planned["interview_id"]), int(planned["planned_question_count"]), planned["ws_url"]
+        )

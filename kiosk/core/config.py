@@ -102,3 +102,8 @@ class KioskConfig:
                 raise ConfigError(f"{candidate}: not valid TOML: {exc}") from None
             return cls.from_mapping(values, str(candidate))
         return cls.from_mapping({}, "defaults")
+
+
+def kiosk_data_dir(config: KioskConfig) -> Path:
+    """Where this kiosk keeps its spool (and the embedded backend its data)."""
+    return config.data_dir or Path(platformdirs.user_data_dir("interview-kiosk", appauthor=False))

@@ -1,10 +1,18 @@
-"""The kiosk's top-level window. Layout only: controllers decide what it shows."""
+"""The kiosk's top-level window: a stack of screens. Layout only."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMainWindow, QStackedWidget
+
+from kiosk.ui.views.screens import (
+    ChooseView,
+    DoneView,
+    InterviewView,
+    LaunchView,
+    LockedView,
+    MicCheckView,
+    SignInView,
+)
 
 
 class MainWindow(QMainWindow):
@@ -12,35 +20,22 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("Interview Kiosk")
         self.setObjectName("main_window")
-
-        self.title_label = QLabel("Interview Kiosk")
-        title_font = QFont()
-        title_font.setPointSize(28)
-        title_font.setBold(True)
-        self.title_label.setFont(title_font)
-        self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-        self.place_label = QLabel(f"{test_center} · kiosk {kiosk_id}")
-        self.place_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-        self.backend_label = QLabel()
-        self.backend_label.setObjectName("backend_label")
-        self.backend_label.setAccessibleName("Backend address")
-        self.backend_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-        self.status_label = QLabel()
-        self.status_label.setObjectName("status_label")
-        self.status_label.setAccessibleName("Backend status")
-        self.status_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-        layout = QVBoxLayout()
-        layout.addStretch(1)
-        for widget in (self.title_label, self.place_label, self.backend_label, self.status_label):
-            layout.addWidget(widget)
-        layout.addStretch(1)
-        central = QWidget()
-        central.setLayout(layout)
-        self.setCentralWidget(central)
+        self.locked = LockedView(kiosk_id, test_center)
+        self.sign_in = SignInView()
+        self.launch = LaunchView()
+        self.choose = ChooseView()
+        self.mic_check = MicCheckView()
+        self.interview = InterviewView()
+        self.done = DoneView()
+        self.stack = QStackedWidget()
+        for screen in (self.locked, self.sign_in, self.launch, self.choose, self.mic_check,
+                       self.interview, self.done):  # fmt: skip
+            self.stack.addWidget(screen)
+        self.setCentralWidget(self.stack)
+        # The locked screen's labels, kept at the top for the backend status controller.
+        self.backend_label = self.locked.backend_label
+        self.status_label = self.locked.status_label
+        self.place_label = self.locked.place_label
 
     def show_backend(self, address: str) -> None:
         self.backend_label.setText(f"Backend: {address}")

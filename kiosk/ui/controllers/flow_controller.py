@@ -1,0 +1,255 @@
+"""Connects the screens to ``KioskFlow``: buttons call the flow, the flow's state is drawn.
+
+Async slots are short, disable what they started from, and always restore it; a
+``KioskError`` is shown as its message, anything else as a plain sentence (logged with its
+traceback, never shown to the candidate).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import structlog
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QPushButton
+from qasync import asyncSlot
+
+from kiosk.core.errors import KioskError
+from kiosk.core.flow import KioskFlow, Screen
+from kiosk.core.streamer import StreamState
+from kiosk.ui.views.main_window import MainWindow
+from kiosk.ui.views.screens import ScreenView
+
+logger = structlog.get_logger(__name__)
+UNEXPECTED = "Something went wrong. Please call the proctor."
+
+
+def meter_percent(dbfs: float) -> int:
+    """-60 dBFS (silence) .. 0 dBFS (full scale) onto 0..100."""
+    return max(0, min(100, round((dbfs + 60) * 100 / 60)))
+
+
+class FlowController(QObject):
+    def __init__(
+        self,
+        window: MainWindow,
+        flow: KioskFlow,
+        practice_roles: list[str],
+        done_seconds: float = 15.0,
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._flow = flow
+        self._done_seconds = done_seconds
+        self._answer_started = time.monotonic()
+        self._search_timer = QTimer(self)
+        self._search_timer.setSingleShot(True)
+        self._search_timer.setInterval(300)
+        self._search_timer.timeout.connect(self._on_search)
+        w = window
+        w.choose.practice_roles.addItems(practice_roles)
+        w.locked.sign_in_button.clicked.connect(self._on_open_sign_in)
+        w.sign_in.sign_in_button.clicked.connect(self._on_sign_in)
+        w.sign_in.password_edit.returnPressed.connect(self._on_sign_in)
+        w.sign_in.cancel_button.clicked.connect(self._on_lock)
+        w.launch.search_edit.textChanged.connect(lambda _text: self._search_timer.start())
+        w.launch.launch_button.clicked.connect(self._on_launch)
+        w.launch.lock_button.clicked.connect(self._on_lock)
+        w.choose.choose_button.clicked.connect(self._on_choose)
+        w.choose.practice_button.clicked.connect(self._on_practice)
+        w.mic_check.check_button.clicked.connect(self._on_check)
+        w.mic_check.start_button.clicked.connect(self._on_start)
+        w.interview.next_button.clicked.connect(self._on_next)
+        w.interview.finish_button.clicked.connect(self._on_finish)
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(250)
+        self._ticker.timeout.connect(self._tick)
+        self._ticker.start()
+        self._lock_timer = QTimer(self)
+        self._lock_timer.setSingleShot(True)
+        self._lock_timer.timeout.connect(self._on_lock)
+        flow.subscribe(self.render)
+        self.render()
+
+    # --- running flow actions ------------------------------------------------------------------
+
+    async def _run(
+        self,
+        screen: ScreenView,
+        buttons: list[QPushButton],
+        action: Callable[[], Awaitable[object]],
+    ) -> None:
+        for button in buttons:
+            button.setEnabled(False)
+        screen.show_message("")
+        try:
+            await action()
+        except KioskError as exc:
+            screen.show_message(str(exc))
+        except Exception:
+            logger.exception("flow_action_failed")
+            screen.show_message(UNEXPECTED)
+        finally:
+            for button in buttons:
+                button.setEnabled(True)
+
+    def _on_open_sign_in(self) -> None:
+        self._flow.open_sign_in()
+
+    def _on_lock(self) -> None:
+        self._window.sign_in.clear()
+        self._flow.lock()
+
+    @asyncSlot()
+    async def _on_sign_in(self) -> None:
+        view = self._window.sign_in
+        await self._run(
+            view, [view.sign_in_button],
+            lambda: self._flow.sign_in(view.email_edit.text(), view.password_edit.text()),
+        )  # fmt: skip
+        view.password_edit.clear()
+
+    @asyncSlot()
+    async def _on_search(self) -> None:
+        view = self._window.launch
+        await self._run(view, [], lambda: self._flow.find_candidates(view.search_edit.text()))
+
+    @asyncSlot()
+    async def _on_launch(self) -> None:
+        view = self._window.launch
+        row = view.candidate_list.currentRow()
+        candidates = self._flow.state.candidates
+        if not 0 <= row < len(candidates):
+            view.show_message("Choose a candidate first.")
+            return
+        await self._run(view, [view.launch_button], lambda: self._flow.launch(candidates[row]))
+
+    @asyncSlot()
+    async def _on_choose(self) -> None:
+        view = self._window.choose
+        row = view.application_list.currentRow()
+        applications = self._flow.state.applications
+        if not 0 <= row < len(applications):
+            view.show_message("You have no application to choose. Ask the proctor for help.")
+            return
+        await self._run(
+            view, [view.choose_button, view.practice_button],
+            lambda: self._flow.choose(application_id=applications[row].id),
+        )  # fmt: skip
+
+    @asyncSlot()
+    async def _on_practice(self) -> None:
+        view = self._window.choose
+        role = view.practice_roles.currentText()
+        await self._run(
+            view, [view.choose_button, view.practice_button],
+            lambda: self._flow.choose(role_type=role),
+        )  # fmt: skip
+
+    @asyncSlot()
+    async def _on_check(self) -> None:
+        view = self._window.mic_check
+        view.verdict_label.setText("Listening…")
+        await self._run(view, [view.check_button, view.start_button], self._flow.check_microphone)
+
+    @asyncSlot()
+    async def _on_start(self) -> None:
+        view = self._window.mic_check
+        self._answer_started = time.monotonic()
+        await self._run(view, [view.start_button, view.check_button], self._flow.start_interview)
+
+    @asyncSlot()
+    async def _on_next(self) -> None:
+        view = self._window.interview
+        await self._run(view, [view.next_button, view.finish_button], self._flow.next_question)
+        self._answer_started = time.monotonic()
+
+    @asyncSlot()
+    async def _on_finish(self) -> None:
+        view = self._window.interview
+        view.connection_label.setText("Saving your answers…")
+        await self._run(view, [view.next_button, view.finish_button], self._flow.finish)
+
+    # --- drawing -------------------------------------------------------------------------------
+
+    def render(self) -> None:
+        state = self._flow.state
+        w = self._window
+        screen = state.screen
+        view = {
+            Screen.LOCKED: w.locked, Screen.SIGN_IN: w.sign_in, Screen.LAUNCH: w.launch,
+            Screen.CHOOSE: w.choose, Screen.MIC_CHECK: w.mic_check,
+            Screen.INTERVIEW: w.interview, Screen.DONE: w.done,
+        }[screen]  # fmt: skip
+        if w.stack.currentWidget() is not view:
+            w.stack.setCurrentWidget(view)
+            view.show_message("")
+            self._entered(screen)
+        if screen is Screen.MIC_CHECK:
+            w.mic_check.level_meter.setValue(meter_percent(state.mic_level_dbfs))
+            if state.mic_result is not None:
+                w.mic_check.verdict_label.setText(state.mic_result.verdict)
+        elif screen is Screen.INTERVIEW:
+            w.interview.level_meter.setValue(meter_percent(state.mic_level_dbfs))
+            question = state.question
+            if question is not None:
+                w.interview.progress_label.setText(
+                    f"Question {question.index + 1} of {question.total}"
+                )
+                w.interview.question_label.setText(question.text)
+            elif state.questions_complete:
+                w.interview.progress_label.setText("All questions answered")
+                w.interview.question_label.setText(
+                    "That was the last question. Press “Finish the interview”."
+                )
+                w.interview.next_button.setVisible(False)
+
+    def _entered(self, screen: Screen) -> None:
+        """Fill a screen once, when it comes up."""
+        w, state = self._window, self._flow.state
+        if screen is Screen.LAUNCH:
+            w.launch.show_candidates([f"{c.full_name} · {c.email}" for c in state.candidates])
+        elif screen is Screen.CHOOSE:
+            name = state.candidate.full_name if state.candidate else ""
+            w.choose.greeting_label.setText(f"Hello, {name}")
+            w.choose.show_applications([
+                f"{a.job_title} · {a.company} · {a.status}" for a in state.applications
+            ])  # fmt: skip
+            if not state.applications:
+                w.choose.show_message(
+                    "You have no applications yet. You can take a practice interview."
+                )
+        elif screen is Screen.MIC_CHECK:
+            w.mic_check.summary_label.setText(self._flow.plan_summary)
+            w.mic_check.verdict_label.setText("")
+        elif screen is Screen.INTERVIEW:
+            w.interview.next_button.setVisible(True)
+        elif screen is Screen.DONE:
+            minutes, seconds = divmod(round(state.duration_seconds), 60)
+            w.done.duration_label.setText(f"You spoke for {minutes} min {seconds:02d} s.")
+            self._lock_timer.start(int(self._done_seconds * 1000))
+        elif screen is Screen.LOCKED:
+            self._lock_timer.stop()
+
+    def _tick(self) -> None:
+        w, state = self._window, self._flow.state
+        if state.screen is Screen.LOCKED:
+            w.locked.clock_label.setText(datetime.now().strftime("%H:%M"))
+        if state.screen is Screen.INTERVIEW:
+            elapsed = int(time.monotonic() - self._answer_started)
+            w.interview.timer_label.setText(f"{elapsed // 60}:{elapsed % 60:02d}")
+            w.interview.connection_label.setText(self._connection_text())
+
+    def _connection_text(self) -> str:
+        streamer = self._flow.streamer
+        if streamer is None:
+            return ""
+        if streamer.state is StreamState.STREAMING:
+            return "Streaming"
+        if streamer.state in (StreamState.RECONNECTING, StreamState.CONNECTING):
+            return f"Reconnecting · {streamer.unacked_seconds:.0f} s not yet saved"
+        if streamer.state is StreamState.FAILED:
+            return "Offline: call the proctor"
+        return "Saved"

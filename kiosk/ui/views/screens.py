@@ -1,0 +1,213 @@
+"""One view per screen of the flow. Layout only: no decisions, no network, no timers.
+
+Every interactive widget has an accessible name, and each screen is usable by keyboard alone
+(tab order follows the layout; the default button answers Enter).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+def _font(points: int, bold: bool = False) -> QFont:
+    font = QFont()
+    font.setPointSize(points)
+    font.setBold(bold)
+    return font
+
+
+def _label(text: str = "", points: int = 14, bold: bool = False, name: str = "") -> QLabel:
+    label = QLabel(text)
+    label.setFont(_font(points, bold))
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    if name:
+        label.setObjectName(name)
+        label.setAccessibleName(name.replace("_", " "))
+    return label
+
+
+def _button(text: str, name: str) -> QPushButton:
+    button = QPushButton(text)
+    button.setObjectName(name)
+    button.setAccessibleName(text)
+    button.setMinimumHeight(44)
+    button.setFont(_font(14))
+    return button
+
+
+def _meter(name: str) -> QProgressBar:
+    meter = QProgressBar()
+    meter.setObjectName(name)
+    meter.setAccessibleName("Microphone level")
+    meter.setRange(0, 100)
+    meter.setTextVisible(False)
+    return meter
+
+
+class ScreenView(QWidget):
+    def __init__(self) -> None:
+        super().__init__()
+        self.message_label = _label(points=13, name="message_label")
+        self.message_label.setStyleSheet("color: #b3261e;")
+        self._column = QVBoxLayout(self)
+        self._column.setContentsMargins(120, 60, 120, 60)
+        self._column.setSpacing(16)
+
+    def _add(self, *widgets: QWidget) -> None:
+        for widget in widgets:
+            self._column.addWidget(widget)
+
+    def show_message(self, text: str) -> None:
+        self.message_label.setText(text)
+
+
+class LockedView(ScreenView):
+    def __init__(self, kiosk_id: str, test_center: str) -> None:
+        super().__init__()
+        self.title_label = _label("Interview Kiosk", 32, True, "title_label")
+        self.place_label = _label(f"{test_center} · kiosk {kiosk_id}", 14, name="place_label")
+        self.clock_label = _label(points=20, name="clock_label")
+        self.backend_label = _label(points=11, name="backend_label")
+        self.status_label = _label(points=11, name="status_label")
+        self.sign_in_button = _button("Proctor sign-in", "sign_in_button")
+        self._column.addStretch(1)
+        self._add(self.title_label, self.place_label, self.clock_label, self.sign_in_button,
+                  self.message_label)  # fmt: skip
+        self._column.addStretch(1)
+        self._add(self.backend_label, self.status_label)
+
+
+class SignInView(ScreenView):
+    def __init__(self) -> None:
+        super().__init__()
+        self.heading = _label("Proctor sign-in", 24, True)
+        self.email_edit = QLineEdit()
+        self.email_edit.setPlaceholderText("Email")
+        self.email_edit.setAccessibleName("Proctor email")
+        self.password_edit = QLineEdit()
+        self.password_edit.setPlaceholderText("Password")
+        self.password_edit.setAccessibleName("Proctor password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sign_in_button = _button("Sign in", "submit_sign_in_button")
+        self.sign_in_button.setDefault(True)
+        self.cancel_button = _button("Cancel", "cancel_sign_in_button")
+        self._column.addStretch(1)
+        self._add(self.heading, self.email_edit, self.password_edit, self.sign_in_button,
+                  self.cancel_button, self.message_label)  # fmt: skip
+        self._column.addStretch(1)
+
+    def clear(self) -> None:
+        self.email_edit.clear()
+        self.password_edit.clear()
+
+
+class LaunchView(ScreenView):
+    def __init__(self) -> None:
+        super().__init__()
+        self.heading = _label("Launch a candidate's session", 24, True)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText("Search candidates by name or email")
+        self.search_edit.setAccessibleName("Candidate search")
+        self.candidate_list = QListWidget()
+        self.candidate_list.setAccessibleName("Candidates")
+        self.launch_button = _button("Launch session", "launch_button")
+        self.lock_button = _button("Lock the kiosk", "lock_button")
+        self._add(self.heading, self.search_edit, self.candidate_list, self.launch_button,
+                  self.lock_button, self.message_label)  # fmt: skip
+
+    def show_candidates(self, lines: list[str]) -> None:
+        self.candidate_list.clear()
+        self.candidate_list.addItems(lines)
+        self.candidate_list.setCurrentRow(0)
+
+
+class ChooseView(ScreenView):
+    def __init__(self) -> None:
+        super().__init__()
+        self.greeting_label = _label(points=26, bold=True, name="greeting_label")
+        self.prompt_label = _label("Choose the job you are interviewing for.", 14)
+        self.application_list = QListWidget()
+        self.application_list.setAccessibleName("Your applications")
+        self.choose_button = _button("Start with this application", "choose_button")
+        self.practice_roles = QComboBox()
+        self.practice_roles.setAccessibleName("Practice role")
+        self.practice_button = _button("Practice interview", "practice_button")
+        practice = QHBoxLayout()
+        practice.addWidget(self.practice_roles, 1)
+        practice.addWidget(self.practice_button)
+        self._add(self.greeting_label, self.prompt_label, self.application_list, self.choose_button)
+        self.practice_row = QWidget()
+        self.practice_row.setLayout(practice)
+        self._add(self.practice_row, self.message_label)
+
+    def show_applications(self, lines: list[str]) -> None:
+        self.application_list.clear()
+        self.application_list.addItems(lines)
+        self.application_list.setCurrentRow(0)
+
+
+class MicCheckView(ScreenView):
+    def __init__(self) -> None:
+        super().__init__()
+        self.summary_label = _label(points=20, bold=True, name="summary_label")
+        self.instructions = _label(
+            "Let's check your microphone. Press Check, then read this aloud: "
+            "“I am ready for my interview today.”", 14)  # fmt: skip
+        self.level_meter = _meter("check_level_meter")
+        self.check_button = _button("Check my microphone (5 seconds)", "check_button")
+        self.verdict_label = _label(points=16, name="verdict_label")
+        self.start_button = _button("Start the interview", "start_button")
+        self._column.addStretch(1)
+        self._add(self.summary_label, self.instructions, self.level_meter, self.check_button,
+                  self.verdict_label, self.start_button, self.message_label)  # fmt: skip
+        self._column.addStretch(1)
+
+
+class InterviewView(ScreenView):
+    def __init__(self) -> None:
+        super().__init__()
+        self.progress_label = _label(points=14, name="progress_label")
+        self.question_label = _label(points=28, bold=True, name="question_label")
+        self.timer_label = _label(points=18, name="timer_label")
+        self.recording_label = _label("● Recording", 13, name="recording_label")
+        self.recording_label.setStyleSheet("color: #b3261e;")
+        self.connection_label = _label(points=12, name="connection_label")
+        self.level_meter = _meter("interview_level_meter")
+        self.next_button = _button("Next question", "next_button")
+        self.next_button.setDefault(True)
+        self.finish_button = _button("Finish the interview", "finish_button")
+        status = QHBoxLayout()
+        status.addWidget(self.recording_label)
+        status.addWidget(self.connection_label)
+        status_row = QWidget()
+        status_row.setLayout(status)
+        self._add(self.progress_label)
+        self._column.addStretch(1)
+        self._add(self.question_label)
+        self._column.addStretch(1)
+        self._add(self.timer_label, self.level_meter, self.next_button, self.finish_button,
+                  status_row, self.message_label)  # fmt: skip
+
+
+class DoneView(ScreenView):
+    def __init__(self) -> None:
+        super().__init__()
+        self.thanks_label = _label("Thank you. Your interview is complete.", 28, True)
+        self.duration_label = _label(points=16, name="duration_label")
+        self.next_label = _label("This kiosk will lock itself in a few seconds.", 13)
+        self._column.addStretch(1)
+        self._add(self.thanks_label, self.duration_label, self.next_label)
+        self._column.addStretch(1)

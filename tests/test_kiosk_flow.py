@@ -1,0 +1,235 @@
+"""The kiosk's whole flow, driven through its real window on the Qt event loop, against a
+real backend, with speech played into the virtual microphone."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import wave
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QPushButton
+
+from backend.app.models.enums import Role
+from kiosk.audio.capture import MicrophoneCapture
+from kiosk.core.api_client import KioskApi
+from kiosk.core.config import KioskConfig
+from kiosk.core.flow import KioskFlow, Screen
+from kiosk.ui.controllers.flow_controller import FlowController
+from kiosk.ui.views.main_window import MainWindow
+from support.api import Actor, Api
+from support.audio import best_alignment, read_pcm16, synthesize_speech
+from support.qt import ON_QT_LOOP
+from support.vmic import VirtualMic
+
+
+async def until(condition: object, timeout: float = 20.0) -> None:
+    """Poll ``condition()`` on the loop (no nested Qt loop: see support/qt.py)."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+def click(button: QPushButton) -> None:
+    assert button.isEnabled(), button.text()
+    button.click()
+
+
+@pytest.fixture
+def people(api: Api) -> dict[str, Actor]:
+    return {
+        "proctor": api.make_user(Role.PROCTOR, "Pat Proctor"),
+        "candidate": api.make_user(Role.CANDIDATE, "Casey Candidate"),
+        "admin": api.make_user(Role.ADMIN),
+    }
+
+
+@ON_QT_LOOP
+async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
+    qtbot: object, api: Api, people: dict[str, Actor], virtual_mic: VirtualMic, tmp_path: Path
+) -> None:
+    posting = api.request("POST", "/api/v1/job-postings", people["admin"], json={
+        "title": "Platform Engineer", "company": "Northwind", "tech_stack": ["Kubernetes"],
+        "required_skills": ["kubernetes"],
+    }).json()  # fmt: skip
+    application = api.request(
+        "POST", "/api/v1/applications", people["candidate"], json={"job_posting_id": posting["id"]}
+    ).json()
+    check = synthesize_speech("I am ready for my interview today.", tmp_path / "check.wav")
+    answers = [
+        synthesize_speech("I have run Kubernetes clusters in production for three years.",
+                          tmp_path / "answer1.wav"),
+        synthesize_speech("We rolled out changes with canary deployments and good alerts.",
+                          tmp_path / "answer2.wav"),
+    ]  # fmt: skip
+
+    window = MainWindow("seat-9", "Leeds")
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.resize(1280, 800)
+    window.show()
+    async with httpx.AsyncClient() as http:
+        flow = KioskFlow(
+            KioskApi(http, api.url),
+            KioskConfig.from_mapping({"kiosk_id": "seat-9"}, "test"),
+            tmp_path / "spool",
+            MicrophoneCapture,
+        )
+        FlowController(window, flow, ["python"], done_seconds=1.0)
+        assert window.stack.currentWidget() is window.locked
+
+        click(window.locked.sign_in_button)
+        assert window.stack.currentWidget() is window.sign_in
+        window.sign_in.email_edit.setText(people["proctor"].email)
+        window.sign_in.password_edit.setText(people["proctor"].password)
+        click(window.sign_in.sign_in_button)
+        await until(lambda: flow.state.screen is Screen.LAUNCH)
+        assert window.sign_in.password_edit.text() == ""  # not left on screen
+
+        names = [c.email for c in flow.state.candidates]
+        window.launch.candidate_list.setCurrentRow(names.index(people["candidate"].email))
+        click(window.launch.launch_button)
+        await until(lambda: flow.state.screen is Screen.CHOOSE)
+        assert window.choose.greeting_label.text() == "Hello, Casey Candidate"
+        assert "Platform Engineer · Northwind" in window.choose.application_list.item(0).text()
+
+        click(window.choose.choose_button)
+        await until(lambda: flow.state.screen is Screen.MIC_CHECK)
+        assert window.mic_check.summary_label.text() == "5 questions, about 10 minutes"
+        click(window.mic_check.check_button)
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(virtual_mic.feed(check).wait, 30)
+        await until(lambda: flow.state.mic_result is not None, timeout=10)
+        assert flow.state.mic_result is not None and flow.state.mic_result.fit, (
+            flow.state.mic_result
+        )
+        assert window.mic_check.verdict_label.text() == "The microphone is working well."
+        assert window.mic_check.level_meter.value() >= 0
+
+        click(window.mic_check.start_button)
+        await until(lambda: flow.state.screen is Screen.INTERVIEW)
+        planned = flow.state.planned
+        assert planned is not None
+        assert window.interview.progress_label.text() == "Question 1 of 5"
+        for number, answer in enumerate(answers, start=1):
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(virtual_mic.feed(answer).wait, 30)
+            await asyncio.sleep(0.3)
+            click(window.interview.next_button)
+            await until(lambda n=number: flow.state.question is not None
+                        and flow.state.question.index == n)  # fmt: skip
+        assert window.interview.progress_label.text() == "Question 3 of 5"
+        await until(lambda: window.interview.connection_label.text() == "Streaming", timeout=2)
+
+        click(window.interview.finish_button)
+        await until(lambda: flow.state.screen is Screen.DONE)
+        assert window.done.duration_label.text().startswith("You spoke for 0 min")
+        await until(lambda: flow.state.screen is Screen.LOCKED, timeout=5)
+        assert window.stack.currentWidget() is window.locked
+        assert flow.state.candidate is None and flow.streamer is None
+
+    detail = api.request(
+        "GET", f"/api/v1/interviews/{planned.interview_id}", people["admin"]
+    ).json()
+    assert detail["status"] == "completed"
+    assert detail["application_id"] == application["id"]
+    assert detail["kiosk_id"] == "seat-9"
+    answered = [q for q in detail["questions"] if q["answer_end_seconds"] is not None]
+    assert len(answered) == 3  # two answers, and the third question's span up to "finish"
+    wav = api.request(
+        "GET", f"/api/v1/interviews/{planned.interview_id}/recording", people["admin"]
+    )
+    with wave.open(io.BytesIO(wav.content)) as served:
+        recording = np.frombuffer(served.readframes(served.getnframes()), dtype=np.int16)
+    for number, answer in enumerate(answers):
+        question = detail["questions"][number]
+        start = int(question["answer_start_seconds"] * 16000)
+        end = int(question["answer_end_seconds"] * 16000)
+        lag, ncc = best_alignment(recording[start:end], read_pcm16(answer))
+        assert ncc >= 0.99, f"answer {number + 1}: ncc {ncc:.4f} at lag {lag}"
+
+
+@ON_QT_LOOP
+async def test_wrong_proctor_password_says_so_and_stays(
+    qtbot: object, api: Api, people: dict[str, Actor], tmp_path: Path
+) -> None:
+    window = MainWindow("seat-9", "Leeds")
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    async with httpx.AsyncClient() as http:
+        flow = KioskFlow(
+            KioskApi(http, api.url),
+            KioskConfig.from_mapping({}, "test"),
+            tmp_path,
+            MicrophoneCapture,
+        )
+        FlowController(window, flow, [])
+        click(window.locked.sign_in_button)
+        window.sign_in.email_edit.setText(people["proctor"].email)
+        window.sign_in.password_edit.setText("not-the-password")
+        click(window.sign_in.sign_in_button)
+        await until(lambda: window.sign_in.message_label.text() != "")
+    assert window.sign_in.message_label.text() == "Wrong email or password."
+    assert flow.state.screen is Screen.SIGN_IN
+
+
+@ON_QT_LOOP
+async def test_a_candidate_without_applications_is_offered_practice(
+    qtbot: object, api: Api, people: dict[str, Actor], tmp_path: Path
+) -> None:
+    window = MainWindow("seat-9", "Leeds")
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    async with httpx.AsyncClient() as http:
+        flow = KioskFlow(
+            KioskApi(http, api.url),
+            KioskConfig.from_mapping({}, "test"),
+            tmp_path,
+            MicrophoneCapture,
+        )
+        FlowController(window, flow, ["python", "sales"])
+        flow.open_sign_in()
+        await flow.sign_in(people["proctor"].email, people["proctor"].password)
+        candidate = next(c for c in flow.state.candidates if c.email == people["candidate"].email)
+        await flow.launch(candidate)
+        assert window.choose.application_list.count() == 0
+        assert "no applications yet" in window.choose.message_label.text()
+        click(window.choose.choose_button)
+        await until(
+            lambda: window.choose.message_label.text().startswith("You have no application")
+        )
+        window.choose.practice_roles.setCurrentText("sales")
+        # No microphone here: choosing plans the interview; the capture is not needed to pass.
+        flow._capture_factory = lambda _on_block: _Silent()
+        click(window.choose.practice_button)
+        await until(lambda: flow.state.screen is Screen.MIC_CHECK)
+    assert window.mic_check.summary_label.text() == "5 questions, about 10 minutes"
+
+
+class _Silent:
+    def start(self, loop: object) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+@ON_QT_LOOP
+async def test_backend_unreachable_at_sign_in_is_a_plain_message(
+    qtbot: object, tmp_path: Path
+) -> None:
+    window = MainWindow("seat-9", "Leeds")
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    async with httpx.AsyncClient() as http:
+        flow = KioskFlow(
+            KioskApi(http, "http://127.0.0.1:9"), KioskConfig.from_mapping({}, "test"), tmp_path,
+            MicrophoneCapture,
+        )  # fmt: skip
+        FlowController(window, flow, [])
+        click(window.locked.sign_in_button)
+        window.sign_in.email_edit.setText("p@example.com")
+        window.sign_in.password_edit.setText("whatever")
+        click(window.sign_in.sign_in_button)
+        await until(lambda: window.sign_in.message_label.text() != "")
+    assert window.sign_in.message_label.text() == "The interview server cannot be reached."
+    assert "Traceback" not in window.sign_in.message_label.text()
