@@ -69,10 +69,32 @@ def _stream_file(argv: Sequence[str]) -> int:
     )
 
 
+def _hash_pin() -> int:
+    import getpass
+
+    from kiosk.core.lockdown import hash_pin
+
+    if sys.stdin.isatty():
+        pin = getpass.getpass("New exit PIN: ")
+        if getpass.getpass("Again: ") != pin:
+            print("interview-kiosk: the PINs differ", file=sys.stderr)
+            return 2
+    else:  # scripted installs: the PIN on stdin
+        pin = sys.stdin.readline().strip()
+    try:
+        print(hash_pin(pin))
+    except KioskError as exc:
+        print(f"interview-kiosk: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["stream-file"]:
         return _stream_file(argv[1:])
+    if argv[:1] == ["hash-pin"]:
+        return _hash_pin()
     args = _parser().parse_args(argv)
     try:
         config = KioskConfig.load(args.config)
@@ -90,7 +112,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return 2
-    return _run_kiosk(config, args.backend_url, args.windowed, args.exit_after)
+    from kiosk.core.lockdown import AlreadyRunning, InstanceLock
+
+    try:
+        instance = InstanceLock(kiosk_data_dir(config) / "kiosk.lock").acquire()
+    except AlreadyRunning as exc:
+        print(f"interview-kiosk: {exc}", file=sys.stderr)
+        return 3
+    try:
+        return _run_kiosk(config, args.backend_url, args.windowed, args.exit_after)
+    finally:
+        instance.release()
 
 
 def _run_kiosk(
@@ -100,10 +132,12 @@ def _run_kiosk(
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from kiosk.ui.style import apply_style
     from kiosk.ui.views.main_window import MainWindow
 
     app = QApplication(sys.argv[:1])
     app.setApplicationName("interview-kiosk")
+    apply_style(app)
     # Quitting goes through the coroutine so the HTTP client and the embedded backend close on
     # a running loop; Qt stopping its own loop first would strand them.
     app.setQuitOnLastWindowClosed(False)
@@ -112,7 +146,7 @@ def _run_kiosk(
     quit_requested = asyncio.Event()
     app.lastWindowClosed.connect(quit_requested.set)
 
-    window = MainWindow(config.kiosk_id, config.test_center)
+    window = MainWindow(config.kiosk_id, config.test_center, kiosk_mode=not windowed)
     if windowed:
         window.resize(1024, 700)
         window.show()
@@ -161,7 +195,10 @@ async def _serve(
             status = BackendStatusController(window, api)
             status.start()
             flow = KioskFlow(api, config, kiosk_data_dir(config) / "spool", MicrophoneCapture)
-            FlowController(window, flow, PRACTICE_ROLES if config.allow_practice else [])
+            FlowController(
+                window, flow, PRACTICE_ROLES if config.allow_practice else [],
+                on_exit=quit_requested.set,
+            )  # fmt: skip
             window.choose.practice_row.setVisible(config.allow_practice)
             await quit_requested.wait()
     finally:

@@ -25,6 +25,9 @@ from support.audio import best_alignment, read_pcm16, synthesize_speech
 from support.qt import ON_QT_LOOP
 from support.vmic import VirtualMic
 
+# Drives real windows on a qasync loop: run in a process of its own (see Makefile).
+pytestmark = pytest.mark.qt_window
+
 
 async def until(condition: object, timeout: float = 20.0) -> None:
     """Poll ``condition()`` on the loop (no nested Qt loop: see support/qt.py)."""

@@ -16,6 +16,9 @@ from kiosk.ui.controllers.backend_status import BackendStatusController
 from kiosk.ui.views.main_window import MainWindow
 from support.qt import ON_QT_LOOP, wait_signal
 
+# Drives real windows on a qasync loop: run in a process of its own (see Makefile).
+pytestmark = pytest.mark.qt_window
+
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:

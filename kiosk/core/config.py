@@ -104,6 +104,13 @@ class KioskConfig:
         return cls.from_mapping({}, "defaults")
 
 
-def kiosk_data_dir(config: KioskConfig) -> Path:
-    """Where this kiosk keeps its spool (and the embedded backend its data)."""
-    return config.data_dir or Path(platformdirs.user_data_dir("interview-kiosk", appauthor=False))
+def kiosk_data_dir(config: KioskConfig, env: Mapping[str, str] | None = None) -> Path:
+    """Where this kiosk keeps its spool and lock (and the embedded backend its data):
+    ``data_dir`` from the config, else ``$IK_DATA_DIR`` as for the backend, else the
+    platform's user data directory."""
+    env = os.environ if env is None else env
+    if config.data_dir is not None:
+        return config.data_dir
+    if env.get("IK_DATA_DIR"):
+        return Path(env["IK_DATA_DIR"])
+    return Path(platformdirs.user_data_dir("interview-kiosk", appauthor=False))

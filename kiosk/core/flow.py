@@ -26,6 +26,7 @@ from kiosk.core.api_client import (
 )
 from kiosk.core.config import KioskConfig
 from kiosk.core.errors import KioskError
+from kiosk.core.lockdown import pin_matches
 from kiosk.core.mic_check import MicCheckResult, analyse, block_dbfs
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, Question, StreamState
@@ -49,6 +50,7 @@ class Screen(StrEnum):
     MIC_CHECK = "mic_check"
     INTERVIEW = "interview"
     DONE = "done"
+    EXIT_PIN = "exit_pin"
 
 
 class Capture(Protocol):
@@ -74,6 +76,7 @@ class FlowState:
     question: Question | None = None
     questions_complete: bool = False
     duration_seconds: float = 0.0
+    exit_requested: bool = False
 
 
 class KioskFlow:
@@ -114,6 +117,29 @@ class KioskFlow:
     def _require(self, *screens: Screen) -> None:
         if self.state.screen not in screens:
             raise KioskError(f"not possible on the {self.state.screen} screen")
+
+    # --- leaving kiosk mode: a proctor, or the exit PIN -----------------------------------------
+
+    def open_exit_pin(self) -> None:
+        self._require(Screen.LOCKED)
+        self._go(Screen.EXIT_PIN)
+
+    async def exit_with_pin(self, pin: str) -> None:
+        self._require(Screen.EXIT_PIN)
+        if not self._config.exit_pin_hash:
+            raise KioskError("No exit PIN is set for this kiosk. A proctor must sign in.")
+        if not await pin_matches(self._config.exit_pin_hash, pin):
+            raise KioskError("Wrong PIN.")
+        self._request_exit()
+
+    def exit_as_proctor(self) -> None:
+        self._require(Screen.LAUNCH)
+        self._request_exit()
+
+    def _request_exit(self) -> None:
+        self._proctor_token = None
+        self.state.exit_requested = True
+        self._changed()
 
     # --- locked, sign-in, launch ---------------------------------------------------------------
 

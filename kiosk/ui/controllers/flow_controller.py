@@ -38,11 +38,13 @@ class FlowController(QObject):
         flow: KioskFlow,
         practice_roles: list[str],
         done_seconds: float = 15.0,
+        on_exit: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(window)
         self._window = window
         self._flow = flow
         self._done_seconds = done_seconds
+        self._on_exit = on_exit
         self._answer_started = time.monotonic()
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
@@ -51,6 +53,11 @@ class FlowController(QObject):
         w = window
         w.choose.practice_roles.addItems(practice_roles)
         w.locked.sign_in_button.clicked.connect(self._on_open_sign_in)
+        w.locked.exit_button.clicked.connect(self._flow.open_exit_pin)
+        w.exit_pin.exit_button.clicked.connect(self._on_exit_pin)
+        w.exit_pin.pin_edit.returnPressed.connect(self._on_exit_pin)
+        w.exit_pin.cancel_button.clicked.connect(self._on_lock)
+        w.launch.exit_kiosk_button.clicked.connect(self._flow.exit_as_proctor)
         w.sign_in.sign_in_button.clicked.connect(self._on_sign_in)
         w.sign_in.password_edit.returnPressed.connect(self._on_sign_in)
         w.sign_in.cancel_button.clicked.connect(self._on_lock)
@@ -100,7 +107,16 @@ class FlowController(QObject):
 
     def _on_lock(self) -> None:
         self._window.sign_in.clear()
+        self._window.exit_pin.pin_edit.clear()
         self._flow.lock()
+
+    @asyncSlot()
+    async def _on_exit_pin(self) -> None:
+        view = self._window.exit_pin
+        await self._run(
+            view, [view.exit_button], lambda: self._flow.exit_with_pin(view.pin_edit.text())
+        )
+        view.pin_edit.clear()
 
     @asyncSlot()
     async def _on_sign_in(self) -> None:
@@ -177,11 +193,15 @@ class FlowController(QObject):
     def render(self) -> None:
         state = self._flow.state
         w = self._window
+        if state.exit_requested:
+            w.allow_close()
+            self._on_exit()
+            return
         screen = state.screen
         view = {
             Screen.LOCKED: w.locked, Screen.SIGN_IN: w.sign_in, Screen.LAUNCH: w.launch,
             Screen.CHOOSE: w.choose, Screen.MIC_CHECK: w.mic_check,
-            Screen.INTERVIEW: w.interview, Screen.DONE: w.done,
+            Screen.INTERVIEW: w.interview, Screen.DONE: w.done, Screen.EXIT_PIN: w.exit_pin,
         }[screen]  # fmt: skip
         if w.stack.currentWidget() is not view:
             w.stack.setCurrentWidget(view)

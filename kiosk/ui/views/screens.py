@@ -61,7 +61,7 @@ class ScreenView(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.message_label = _label(points=13, name="message_label")
-        self.message_label.setStyleSheet("color: #b3261e;")
+        self.message_label.setStyleSheet("color: #b3261e;")  # errors: the one red on screen
         self._column = QVBoxLayout(self)
         self._column.setContentsMargins(120, 60, 120, 60)
         self._column.setSpacing(16)
@@ -83,11 +83,14 @@ class LockedView(ScreenView):
         self.backend_label = _label(points=11, name="backend_label")
         self.status_label = _label(points=11, name="status_label")
         self.sign_in_button = _button("Proctor sign-in", "sign_in_button")
+        self.exit_button = _button("Exit", "exit_button")
+        self.exit_button.setMaximumWidth(120)
         self._column.addStretch(1)
         self._add(self.title_label, self.place_label, self.clock_label, self.sign_in_button,
                   self.message_label)  # fmt: skip
         self._column.addStretch(1)
         self._add(self.backend_label, self.status_label)
+        self._column.addWidget(self.exit_button, 0, Qt.AlignmentFlag.AlignRight)
 
 
 class SignInView(ScreenView):
@@ -125,8 +128,9 @@ class LaunchView(ScreenView):
         self.candidate_list.setAccessibleName("Candidates")
         self.launch_button = _button("Launch session", "launch_button")
         self.lock_button = _button("Lock the kiosk", "lock_button")
+        self.exit_kiosk_button = _button("Exit kiosk mode", "exit_kiosk_button")
         self._add(self.heading, self.search_edit, self.candidate_list, self.launch_button,
-                  self.lock_button, self.message_label)  # fmt: skip
+                  self.lock_button, self.exit_kiosk_button, self.message_label)  # fmt: skip
 
     def show_candidates(self, lines: list[str]) -> None:
         self.candidate_list.clear()
@@ -210,4 +214,21 @@ class DoneView(ScreenView):
         self.next_label = _label("This kiosk will lock itself in a few seconds.", 13)
         self._column.addStretch(1)
         self._add(self.thanks_label, self.duration_label, self.next_label)
+        self._column.addStretch(1)
+
+
+class ExitPinView(ScreenView):
+    def __init__(self) -> None:
+        super().__init__()
+        self.heading = _label("Leave kiosk mode", 24, True)
+        self.pin_edit = QLineEdit()
+        self.pin_edit.setPlaceholderText("Exit PIN")
+        self.pin_edit.setAccessibleName("Exit PIN")
+        self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.exit_button = _button("Exit", "confirm_exit_button")
+        self.exit_button.setDefault(True)
+        self.cancel_button = _button("Cancel", "cancel_exit_button")
+        self._column.addStretch(1)
+        self._add(self.heading, self.pin_edit, self.exit_button, self.cancel_button,
+                  self.message_label)  # fmt: skip
         self._column.addStretch(1)

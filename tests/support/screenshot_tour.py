@@ -1,0 +1,111 @@
+"""Walk the kiosk through every screen on a real X server and save a PNG of each.
+
+Run by tests/test_screenshots.py (and `make screenshots`, which writes to docs/screenshots):
+    python screenshot_tour.py BACKEND_URL PROCTOR_EMAIL PROCTOR_PASSWORD CANDIDATE_EMAIL OUT_DIR
+The microphone is a generated signal (a tone with pauses) so the meters have something to show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import struct
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from kiosk.core.api_client import KioskApi
+from kiosk.core.config import KioskConfig
+from kiosk.core.flow import KioskFlow, Screen
+from kiosk.ui.controllers.flow_controller import FlowController
+from kiosk.ui.style import apply_style
+from kiosk.ui.views.main_window import MainWindow
+
+
+class ToneCapture:
+    """20 ms blocks: 300 ms of a 220 Hz tone at about -20 dBFS, then 300 ms of faint hiss."""
+
+    def __init__(self, on_block: Callable[[bytes], None]) -> None:
+        self._on_block = on_block
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._task = loop.create_task(self._run())
+
+    async def _run(self) -> None:
+        n = 0
+        while True:
+            voiced = (n // 15) % 2 == 0
+            samples = [
+                int(3200 * math.sin(2 * math.pi * 220 * (n * 320 + i) / 16000)) if voiced
+                else (i * 7919 % 61) - 30
+                for i in range(320)
+            ]  # fmt: skip
+            self._on_block(struct.pack("<320h", *samples))
+            n += 1
+            await asyncio.sleep(0.02)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def tour(window: MainWindow, args: list[str]) -> None:
+    backend_url, proctor_email, proctor_password, candidate_email, out = args
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    async with httpx.AsyncClient() as http:
+        flow = KioskFlow(
+            KioskApi(http, backend_url),
+            KioskConfig.from_mapping({"kiosk_id": "seat-07", "test_center": "Leeds"}, "tour"),
+            Path(tempfile.mkdtemp()),
+            ToneCapture,
+        )
+        FlowController(window, flow, ["python", "sales", "product"], done_seconds=60)
+
+        async def shot(name: str) -> None:
+            await asyncio.sleep(0.6)
+            window.grab().save(str(out_dir / f"{name}.png"))
+            print(name, flush=True)
+
+        await shot("1-locked")
+        flow.open_sign_in()
+        window.sign_in.email_edit.setText(proctor_email)
+        await shot("2-proctor-sign-in")
+        await flow.sign_in(proctor_email, proctor_password)
+        await shot("3-launch")
+        candidate = next(c for c in flow.state.candidates if c.email == candidate_email)
+        await flow.launch(candidate)
+        await shot("4-choose-application")
+        await flow.choose(application_id=flow.state.applications[0].id)
+        await flow.check_microphone(seconds=2.5)
+        await shot("5-microphone-check")
+        await flow.start_interview()
+        await asyncio.sleep(2)
+        await shot("6-interview")
+        await flow.next_question()
+        await flow.finish()
+        await shot("7-done")
+        assert flow.state.screen is Screen.DONE
+
+
+def main() -> int:
+    app = QApplication(sys.argv[:1])
+    apply_style(app)
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = MainWindow("seat-07", "Leeds test center")
+    window.resize(1366, 768)
+    window.show()
+    with loop:
+        loop.run_until_complete(tour(window, sys.argv[1:]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
