@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import itertools
+import time
 import wave
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QPushButton
 
 from backend.app.models.enums import Role
@@ -105,12 +108,20 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
         await asyncio.sleep(0.5)
         await asyncio.to_thread(virtual_mic.feed(check).wait, 30)
         await until(lambda: flow.state.mic_result is not None, timeout=10)
+        await until(window.mic_check.start_button.isEnabled)  # the check is saved too
         assert flow.state.mic_result is not None and flow.state.mic_result.fit, (
             flow.state.mic_result
         )
         assert window.mic_check.verdict_label.text() == "The microphone is working well."
         assert window.mic_check.level_meter.value() >= 0
 
+        # A 10 ms heartbeat on the Qt loop, from the interview's start to its end: capture,
+        # spooling, streaming and drawing must never hold the loop for long.
+        beats: list[float] = []
+        heartbeat = QTimer(window)
+        heartbeat.setInterval(10)
+        heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+        heartbeat.start()
         click(window.mic_check.start_button)
         await until(lambda: flow.state.screen is Screen.INTERVIEW)
         planned = flow.state.planned
@@ -128,6 +139,15 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
 
         click(window.interview.finish_button)
         await until(lambda: flow.state.screen is Screen.DONE)
+        heartbeat.stop()
+        gaps = sorted(b - a for a, b in itertools.pairwise(beats))
+        p99, worst = gaps[int(len(gaps) * 0.99)], gaps[-1]
+        print(f"heartbeat: {len(gaps)} gaps, p99 {p99 * 1000:.1f} ms, max {worst * 1000:.1f} ms")
+        # Measured here: p99 11-14 ms, max 20-54 ms (the embedded backend shares the GIL in
+        # this test). The bounds catch a real freeze (a blocking call on the loop) without
+        # failing on a noisy machine.
+        assert p99 < 0.050
+        assert worst < 0.250
         assert window.done.duration_label.text().startswith("You spoke for 0 min")
         await until(lambda: flow.state.screen is Screen.LOCKED, timeout=5)
         assert window.stack.currentWidget() is window.locked
@@ -139,6 +159,8 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
     assert detail["status"] == "completed"
     assert detail["application_id"] == application["id"]
     assert detail["kiosk_id"] == "seat-9"
+    assert detail["preflight"]["fit"] is True  # the seat's check is kept for reviewers
+    assert detail["preflight"]["speech_level_dbfs"] > detail["preflight"]["noise_floor_dbfs"]
     answered = [q for q in detail["questions"] if q["answer_end_seconds"] is not None]
     assert len(answered) == 3  # two answers, and the third question's span up to "finish"
     wav = api.request(

@@ -160,3 +160,8 @@ class KioskApi(ApiClient):
         return PlannedInterview(
             str(planned["interview_id"]), int(planned["planned_question_count"]), planned["ws_url"]
         )
+
+    async def record_preflight(
+        self, token: str, interview_id: str, check: dict[str, object]
+    ) -> None:
+        await self._call("POST", f"/api/v1/interviews/{interview_id}/preflight", token, json=check)

@@ -219,6 +219,11 @@ class KioskFlow:
             self._check_blocks = None
         self.state.mic_result = result
         self._changed()
+        # Kept with the interview, so a reviewer can see the seat was checked.
+        assert self._session is not None and self.state.planned is not None
+        await self._api.record_preflight(
+            self._session.token, self.state.planned.interview_id, result.as_json()
+        )
         return result
 
     # --- the interview ---------------------------------------------------------------------------

@@ -28,6 +28,9 @@ STAFF_READS = row(401, 403, 403, 403, 200, 200)
 OWNER_OR_STAFF = row(401, 200, 403, 200, 200, 200)
 CANDIDATES_CREATE = row(401, 201, 201, 201, 403, 403)
 
+PREFLIGHT = {"noise_floor_dbfs": -62.0, "speech_level_dbfs": -21.5, "clipped_fraction": 0.0,
+             "fit": True, "verdict": "The microphone is working well."}  # fmt: skip
+
 # (method, path, json body, expected). {posting}, {owner_app}, {owner_interview} and
 # {fresh_posting:<caller>} are filled in from the shared world.
 MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
@@ -50,6 +53,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
      row(401, 201, 403, 201, 403, 403)),
     ("GET", "/api/v1/interviews", None, EVERYONE_SIGNED_IN),
     ("GET", "/api/v1/interviews/{owner_interview}", None, OWNER_OR_STAFF),
+    ("POST", "/api/v1/interviews/{owner_interview}/preflight", PREFLIGHT,
+     row(401, 200, 403, 200, 403, 403)),
     # Allowed callers get 404: this interview has streamed no audio (tests/stream covers 200).
     ("GET", "/api/v1/interviews/{owner_interview}/recording", None,
      row(401, 404, 403, 404, 404, 404)),

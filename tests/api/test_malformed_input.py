@@ -24,6 +24,9 @@ BODY_ROUTES = [
     ("POST", "/api/interviews/plan", {"role_type": "go"}),
     ("POST", "/api/v1/interviews/start", {"role_type": "go"}),
     ("POST", "/api/v1/proctor/sessions", {"candidate_email": "x@example.com", "kiosk_id": "k"}),
+    ("POST", "/api/v1/interviews/{interview}/preflight",
+     {"noise_floor_dbfs": -60.0, "speech_level_dbfs": -20.0, "clipped_fraction": 0.0,
+      "fit": True, "verdict": "ok"}),
 ]  # fmt: skip
 
 
@@ -46,6 +49,19 @@ def _breakages(body: dict[str, Any]) -> list[tuple[str, Any]]:
     return cases
 
 
+_INTERVIEWS: dict[int, str] = {}
+
+
+def _interview(api: Api, world: World) -> str:
+    """One interview of the owner's per module server, planned on first use."""
+    key = id(api)
+    if key not in _INTERVIEWS:
+        planned = api.request("POST", "/api/v1/interviews/plan", world.owner,
+                              json={"role_type": "go"})  # fmt: skip
+        _INTERVIEWS[key] = planned.json()["interview_id"]
+    return _INTERVIEWS[key]
+
+
 def _caller(world: World, path: str) -> Actor:
     if "job-postings" in path or "proctor" in path:
         return world.admin
@@ -65,7 +81,10 @@ CASES = [
 def test_broken_bodies_get_a_clear_4xx(
     shared_api: Api, shared_world: World, method: str, path: str, name: str, body: Any
 ) -> None:
-    names = {"posting": shared_world.posting["id"]}
+    names = {
+        "posting": shared_world.posting["id"],
+        "interview": _interview(shared_api, shared_world),
+    }
     url = path.format(**names)
     headers = {"Content-Type": "application/json"}
     if isinstance(body, bytes):
@@ -125,5 +144,8 @@ def test_every_body_route_is_exercised() -> None:
         for method, operation in operations.items()
         if "requestBody" in operation
     }
-    exercised = {(m, p.replace("{posting}", "{posting_id}")) for m, p, _ in BODY_ROUTES}
+    exercised = {
+        (m, p.replace("{posting}", "{posting_id}").replace("{interview}", "{interview_id}"))
+        for m, p, _ in BODY_ROUTES
+    }
     assert with_bodies == exercised

@@ -55,6 +55,8 @@ class Interview(Base):
     # Set when the stream ends: the recording's length and digest.
     audio_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     audio_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The seat's microphone check before the interview (kiosk/core/mic_check.py).
+    preflight: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     current_question_index: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     questions: Mapped[list[PlannedQuestion]] = relationship(

@@ -59,8 +59,20 @@ class InterviewRead(ResponseModel):
     duration_seconds: float | None
 
 
+class PreflightRequest(RequestModel):
+    """The kiosk's microphone check, kept with the interview for reviewers."""
+
+    noise_floor_dbfs: float = Field(ge=-200, le=0)
+    speech_level_dbfs: float = Field(ge=-200, le=0)
+    clipped_fraction: float = Field(ge=0, le=1)
+    fit: bool
+    verdict: str = Field(max_length=300)
+    device: str | None = Field(default=None, max_length=200)
+
+
 class InterviewDetail(InterviewRead):
     questions: list[QuestionRead]
+    preflight: PreflightRequest | None = None
 
 
 class InterviewStartResponse(ResponseModel):

@@ -10,7 +10,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.core.config import Settings
-from backend.app.core.errors import BadRequest, Forbidden, NotFound
+from backend.app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.app.models import Interview, PlannedQuestion, Resume
 from backend.app.models.enums import ApplicationStatus, InterviewStatus, PostingStatus
 from backend.app.repositories import applications, audit, interviews
@@ -19,6 +19,7 @@ from backend.app.schemas.interviews import (
     InterviewRead,
     InterviewStartRequest,
     PlanningStatusResponse,
+    PreflightRequest,
     QuestionRead,
 )
 from backend.app.services import messages
@@ -203,7 +204,27 @@ def interview_detail(interview: Interview) -> InterviewDetail:
     return InterviewDetail(
         **interview_read(interview).model_dump(),
         questions=[question_read(q, total, rate) for q in interview.questions],
+        preflight=PreflightRequest.model_validate(interview.preflight)
+        if interview.preflight
+        else None,
     )
+
+
+async def record_preflight(
+    session: AsyncSession, principal: Principal, interview_id: uuid.UUID, check: PreflightRequest
+) -> Interview:
+    """The candidate's kiosk records the seat's microphone check (before or during the
+    interview; a repeated check replaces the earlier one)."""
+    interview = await get_for(session, principal, interview_id)
+    if interview.candidate_id != principal.id:
+        raise Forbidden(messages.INTERVIEW_FORBIDDEN)
+    if interview.status in (InterviewStatus.COMPLETED, InterviewStatus.ABANDONED):
+        raise Conflict(f"Interview {interview_id} is {interview.status}")
+    interview.preflight = check.model_dump()
+    audit.record(session, principal.id, "preflight_recorded", "interview", interview.id,
+                 fit=check.fit)  # fmt: skip
+    await session.commit()
+    return interview
 
 
 async def recording_for(

@@ -14,6 +14,7 @@ from backend.app.schemas.interviews import (
     InterviewStartRequest,
     InterviewStartResponse,
     PlanningStatusResponse,
+    PreflightRequest,
 )
 from backend.app.services import interviews
 from backend.app.services.streaming.recording import wav_stream
@@ -102,6 +103,18 @@ async def recording(
         media_type="audio/wav",
         headers={"Content-Length": str(44 + size)},
     )
+
+
+@router.post("/{interview_id}/preflight", response_model=InterviewDetail)
+async def preflight(
+    interview_id: uuid.UUID,
+    body: PreflightRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> InterviewDetail:
+    """Keep the seat's microphone check with the interview (the candidate's kiosk)."""
+    interview = await interviews.record_preflight(session, principal, interview_id, body)
+    return interviews.interview_detail(interview)
 
 
 @router.get("/{interview_id}", response_model=InterviewDetail)
