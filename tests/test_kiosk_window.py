@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -18,12 +17,6 @@ from support.qt import ON_QT_LOOP, wait_signal
 
 # Drives real windows on a qasync loop: run in a process of its own (see Makefile).
 pytestmark = pytest.mark.qt_window
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
-        yield client
 
 
 @ON_QT_LOOP

@@ -114,10 +114,6 @@ class KioskApi(ApiClient):
             raise
         return str(response.json()["access_token"])
 
-    async def me(self, token: str) -> CandidateSummary:
-        body = (await self._call("GET", "/api/v1/auth/me", token)).json()
-        return CandidateSummary(str(body["id"]), body["full_name"], body["email"])
-
     async def find_candidates(self, token: str, query: str) -> list[CandidateSummary]:
         response = await self._call(
             "GET", "/api/v1/proctor/candidates", token, params={"query": query, "limit": 20}

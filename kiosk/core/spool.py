@@ -80,9 +80,6 @@ class Spool:
         self._file.flush()
         self.end += len(block)
 
-    def sync(self) -> None:
-        os.fsync(self._file.fileno())
-
     def acknowledge(self, acked: int) -> None:
         """Forget what the server has made durable, once there is enough of it."""
         if acked - self.base < COMPACT_AFTER_BYTES:

@@ -78,6 +78,7 @@ class AudioStreamer:
         self.state = StreamState.CONNECTING
         self.question: Question | None = None
         self.completed: dict[str, Any] | None = None
+        self.error: str | None = None  # why the stream failed, for the screen
         self.reconnects = 0
         self._wake = asyncio.Event()
         self._answer_done_for: int | None = None  # question index an answer_done is owed for
@@ -126,8 +127,6 @@ class AudioStreamer:
         if self.state is StreamState.FAILED:
             raise StreamError(self.error or "the stream failed")
         return self.completed
-
-    error: str | None = None
 
     async def wait_ready(self) -> None:
         """Until the first ``ready`` of a connection (or the stream's end)."""

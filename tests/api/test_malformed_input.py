@@ -49,17 +49,12 @@ def _breakages(body: dict[str, Any]) -> list[tuple[str, Any]]:
     return cases
 
 
-_INTERVIEWS: dict[int, str] = {}
-
-
-def _interview(api: Api, world: World) -> str:
-    """One interview of the owner's per module server, planned on first use."""
-    key = id(api)
-    if key not in _INTERVIEWS:
-        planned = api.request("POST", "/api/v1/interviews/plan", world.owner,
-                              json={"role_type": "go"})  # fmt: skip
-        _INTERVIEWS[key] = planned.json()["interview_id"]
-    return _INTERVIEWS[key]
+@pytest.fixture(scope="module")
+def owner_interview(shared_api: Api, shared_world: World) -> str:
+    planned = shared_api.request(
+        "POST", "/api/v1/interviews/plan", shared_world.owner, json={"role_type": "go"}
+    )
+    return str(planned.json()["interview_id"])
 
 
 def _caller(world: World, path: str) -> Actor:
@@ -79,11 +74,17 @@ CASES = [
     ("method", "path", "name", "body"), CASES, ids=[f"{m} {p} {n}" for m, p, n, _ in CASES]
 )
 def test_broken_bodies_get_a_clear_4xx(
-    shared_api: Api, shared_world: World, method: str, path: str, name: str, body: Any
+    shared_api: Api,
+    shared_world: World,
+    owner_interview: str,
+    method: str,
+    path: str,
+    name: str,
+    body: Any,
 ) -> None:
     names = {
         "posting": shared_world.posting["id"],
-        "interview": _interview(shared_api, shared_world),
+        "interview": owner_interview,
     }
     url = path.format(**names)
     headers = {"Content-Type": "application/json"}

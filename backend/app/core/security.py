@@ -24,10 +24,6 @@ TokenKind = Literal["access", "session"]
 ALGORITHM = "HS256"
 
 
-def hash_password_sync(password: str) -> str:
-    return _hasher.hash(password)
-
-
 async def hash_password(password: str) -> str:
     return await asyncio.to_thread(_hasher.hash, password)
 

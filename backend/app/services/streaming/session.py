@@ -66,10 +66,6 @@ class InterviewStream:
         self._format: AudioFormat | None = None
         self._acked = -1
 
-    @property
-    def open(self) -> bool:
-        return self._recording is not None
-
     async def start(self, audio_format: AudioFormat) -> dict[str, Any]:
         """Accept a hello: fix or check the format, open the recording, answer ``ready``."""
         async with self._sessionmaker() as session:
