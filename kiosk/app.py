@@ -175,6 +175,7 @@ async def _serve(
     import httpx
 
     from kiosk.audio.capture import MicrophoneCapture
+    from kiosk.audio.devices import list_input_devices
     from kiosk.core.api_client import KioskApi
     from kiosk.core.flow import PRACTICE_ROLES, KioskFlow
     from kiosk.ui.controllers.backend_status import BackendStatusController
@@ -194,7 +195,10 @@ async def _serve(
             api = KioskApi(http, backend_url)
             status = BackendStatusController(window, api)
             status.start()
-            flow = KioskFlow(api, config, kiosk_data_dir(config) / "spool", MicrophoneCapture)
+            flow = KioskFlow(
+                api, config, kiosk_data_dir(config) / "spool", MicrophoneCapture,
+                list_input_devices,
+            )  # fmt: skip
             FlowController(
                 window, flow, PRACTICE_ROLES if config.allow_practice else [],
                 on_exit=quit_requested.set,

@@ -2,7 +2,8 @@
 
 Checks the parts a workstation needs, through the same code the kiosk runs: the embedded
 backend on a free port answering ``/health`` over the kiosk's API client on the Qt event loop,
-a window drawn by Qt, and the audio input devices PortAudio can see.
+a window drawn by Qt, and the microphone: the input devices PortAudio can see, and half a
+second recorded from the default one through the kiosk's own capture.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def run_self_test(report: Callable[[CheckResult], None] = _print) -> int:
     with tempfile.TemporaryDirectory(prefix="ik-selftest-") as data_dir, loop:
         record(loop.run_until_complete(_check_backend(Path(data_dir))))
         record(_check_window(app))
-        record(_check_audio())
+        record(loop.run_until_complete(_check_audio()))
     failed = [r.name for r in results if not r.ok]
     print(f"self-test {'FAILED: ' + ', '.join(failed) if failed else 'passed'}", flush=True)
     return 1 if failed else 0
@@ -96,17 +97,38 @@ def _check_window(app: object) -> CheckResult:
     )
 
 
-def _check_audio() -> CheckResult:
+async def _check_audio(seconds: float = 0.5) -> CheckResult:
+    from kiosk.audio.capture import MicrophoneCapture
     from kiosk.audio.devices import list_input_devices
     from kiosk.core.errors import AudioDeviceError
+    from kiosk.core.mic_check import block_dbfs
 
     try:
         devices = list_input_devices()
     except AudioDeviceError as exc:
         return CheckResult("audio", False, str(exc))
     if not devices:
-        # Not a failure of the installation: the seat's microphone is checked before each
-        # interview. Say it plainly so IT notices.
-        return CheckResult("audio", True, "PortAudio works; no input device is connected")
-    names = "; ".join(f"{d.name}{' (default)' if d.is_default else ''}" for d in devices)
-    return CheckResult("audio", True, f"{len(devices)} input device(s): {names}")
+        # A kiosk without a microphone cannot interview anyone: IT should hear of it now,
+        # not from a candidate.
+        return CheckResult("audio", False, "no input device: connect the seat's microphone")
+    default = next((d for d in devices if d.is_default), devices[0])
+    blocks: list[bytes] = []
+    capture = MicrophoneCapture(blocks.append, default.index)
+    try:
+        capture.start(asyncio.get_running_loop())
+        await asyncio.sleep(seconds)
+    except AudioDeviceError as exc:
+        return CheckResult("audio", False, f"{default.name}: {exc}")
+    finally:
+        capture.stop()
+    captured = sum(len(b) for b in blocks) / (2 * capture.sample_rate)
+    if captured < seconds / 2:
+        return CheckResult(
+            "audio", False, f"{default.name} delivered {captured:.2f} s of {seconds:.1f} s"
+        )
+    level = max((block_dbfs(b) for b in blocks), default=-120.0)
+    return CheckResult(
+        "audio", True,
+        f"recorded {captured:.2f} s from {default.name!r} (peak block {level:.0f} dBFS); "
+        f"{len(devices)} input device(s)",
+    )  # fmt: skip

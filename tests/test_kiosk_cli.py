@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+from support.vmic import VirtualMic
 
 
 def _kiosk(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -18,16 +21,33 @@ def _kiosk(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
-def test_self_test_checks_backend_window_and_audio_and_passes() -> None:
-    result = _kiosk("--self-test")
+def _checks(stdout: str) -> dict[str, str]:
+    return {
+        line.split()[1]: line for line in stdout.splitlines() if line.startswith(("ok", "FAIL"))
+    }
+
+
+def test_self_test_checks_backend_window_and_audio_and_passes(virtual_mic: VirtualMic) -> None:
+    result = _kiosk("--self-test")  # the virtual microphone is the default input here
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = result.stdout.splitlines()
-    by_check = {line.split()[1]: line for line in lines if line.startswith(("ok", "FAIL"))}
+    by_check = _checks(result.stdout)
     assert set(by_check) == {"backend", "window", "audio"}
     assert all(line.startswith("ok") for line in by_check.values())
     assert "/health ok" in by_check["backend"]
     assert "offscreen" in by_check["window"]
-    assert lines[-1] == "self-test passed"
+    assert re.search(r"recorded 0\.[45]\d s from ", by_check["audio"]), by_check["audio"]
+    assert result.stdout.splitlines()[-1] == "self-test passed"
+
+
+def test_self_test_fails_plainly_on_a_seat_without_a_microphone() -> None:
+    env = {**os.environ, "PULSE_SERVER": "unix:/nonexistent/pulse/native"}
+    result = _kiosk("--self-test", env=env)
+    assert result.returncode == 1
+    by_check = _checks(result.stdout)
+    assert by_check["audio"] == "FAIL audio    no input device: connect the seat's microphone"
+    assert by_check["backend"].startswith("ok")
+    assert result.stdout.splitlines()[-1] == "self-test FAILED: audio"
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_without_a_display_it_says_so_in_one_line_and_exits_nonzero() -> None:

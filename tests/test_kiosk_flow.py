@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QPushButton
 
 from backend.app.models.enums import Role
 from kiosk.audio.capture import MicrophoneCapture
+from kiosk.audio.devices import list_input_devices
 from kiosk.core.api_client import KioskApi
 from kiosk.core.config import KioskConfig
 from kiosk.core.flow import KioskFlow, Screen
@@ -82,6 +83,7 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
             KioskConfig.from_mapping({"kiosk_id": "seat-9"}, "test"),
             tmp_path / "spool",
             MicrophoneCapture,
+            list_input_devices,
         )
         FlowController(window, flow, ["python"], done_seconds=1.0)
         assert window.stack.currentWidget() is window.locked
@@ -104,6 +106,9 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
         click(window.choose.choose_button)
         await until(lambda: flow.state.screen is Screen.MIC_CHECK)
         assert window.mic_check.summary_label.text() == "5 questions, about 10 minutes"
+        # The picker lists the seat's inputs with the system default chosen.
+        assert window.mic_check.device_combo.count() >= 1
+        assert window.mic_check.device_combo.currentText().endswith("(default)")
         click(window.mic_check.check_button)
         await asyncio.sleep(0.5)
         await asyncio.to_thread(virtual_mic.feed(check).wait, 30)
@@ -225,7 +230,7 @@ async def test_a_candidate_without_applications_is_offered_practice(
         )
         window.choose.practice_roles.setCurrentText("sales")
         # No microphone here: choosing plans the interview; the capture is not needed to pass.
-        flow._capture_factory = lambda _on_block: _Silent()
+        flow._capture_factory = lambda _on_block, _device: _Silent()
         click(window.choose.practice_button)
         await until(lambda: flow.state.screen is Screen.MIC_CHECK)
     assert window.mic_check.summary_label.text() == "5 questions, about 10 minutes"

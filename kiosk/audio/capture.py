@@ -18,7 +18,7 @@ class MicrophoneCapture:
     def __init__(
         self,
         on_block: Callable[[bytes], None],
-        device: int | str | None = None,
+        device: int | None = None,
         sample_rate: int = SAMPLE_RATE,
     ) -> None:
         self._on_block = on_block
@@ -42,7 +42,10 @@ class MicrophoneCapture:
                 blocksize=BLOCK_FRAMES, latency="low", device=self._device, callback=callback,
             )  # fmt: skip
             self._stream.start()
-        except sd.PortAudioError as exc:
+        except (sd.PortAudioError, ValueError) as exc:
+            # PortAudio with no input device says "Error querying device -1"; a device that
+            # was unplugged raises ValueError. Either way there is no microphone to use.
+            self._stream = None
             raise AudioDeviceError(f"cannot open the microphone: {exc}") from exc
 
     def stop(self) -> None:

@@ -71,6 +71,13 @@ class PlannedInterview:
     ws_url: str
 
 
+@dataclass(frozen=True)
+class InterviewProgress:
+    status: str
+    question_index: int  # the question being answered, from 0
+    question_total: int
+
+
 def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail")
@@ -161,3 +168,12 @@ class KioskApi(ApiClient):
         self, token: str, interview_id: str, check: dict[str, object]
     ) -> None:
         await self._call("POST", f"/api/v1/interviews/{interview_id}/preflight", token, json=check)
+
+    async def interview_progress(self, token: str, interview_id: str) -> InterviewProgress:
+        """How far an interview got: the first question whose answer has not ended."""
+        detail = (await self._call("GET", f"/api/v1/interviews/{interview_id}", token)).json()
+        questions = detail["questions"]
+        answered = sum(1 for q in questions if q.get("answer_end_seconds") is not None)
+        return InterviewProgress(
+            str(detail["status"]), min(answered, max(len(questions) - 1, 0)), len(questions)
+        )

@@ -1,8 +1,15 @@
-"""The kiosk's configuration: one TOML file per workstation.
+"""The kiosk's configuration: TOML files per workstation, then environment variables.
 
-Looked up in this order: ``--config``, ``$IK_KIOSK_CONFIG``, ``/etc/interview-kiosk/kiosk.toml``
-(what the .deb installs), the user config directory. With none present the defaults apply:
-an embedded backend and this machine's host name as the kiosk id.
+Layers, each overriding the one before it setting by setting:
+
+1. ``/etc/interview-kiosk/kiosk.toml`` (what the .deb installs and IT edits);
+2. ``kiosk.toml`` in the user config directory (a workstation's local tweaks);
+3. ``IK_KIOSK_<SETTING>`` environment variables (``IK_KIOSK_BACKEND_URL``, ...).
+
+``--config`` or ``$IK_KIOSK_CONFIG`` names one file that replaces layers 1 and 2 (the
+environment still applies). With nothing set, the defaults apply: an embedded backend and
+this machine's host name as the kiosk id. Every mistake is one ``ConfigError`` naming the
+file or variable, the setting, and what is wrong.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import os
 import socket
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +26,10 @@ import platformdirs
 from kiosk.core.errors import ConfigError
 
 SYSTEM_CONFIG = Path("/etc/interview-kiosk/kiosk.toml")
+ENV_PREFIX = "IK_KIOSK_"
+CONFIG_FILE_VARIABLE = "IK_KIOSK_CONFIG"
+# backend_url's spelled-out default: run the bundled backend inside the kiosk process.
+EMBEDDED = "embedded"
 
 
 def user_config_path() -> Path:
@@ -32,41 +43,37 @@ _EXPECTED: dict[str, tuple[type, str]] = {
     "backend_url": _TEXT,
     "data_dir": _TEXT,
     "exit_pin_hash": _TEXT,
+    "audio_device": _TEXT,
     "idle_minutes": (int, "a whole number"),
     "allow_practice": (bool, "true or false"),
 }
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
 
 @dataclass(frozen=True)
 class KioskConfig:
     kiosk_id: str
     test_center: str = "Test center"
-    # None: run the bundled backend inside the kiosk process.
+    # None: run the bundled backend inside the kiosk process ("embedded" in the file).
     backend_url: str | None = None
     # Where the embedded backend keeps its database and recordings (None: platform default).
     data_dir: Path | None = None
     # argon2 hash of the exit PIN; the PIN itself is never stored.
     exit_pin_hash: str | None = None
+    # Input device preselected on the microphone check (part of its name); None: the default.
+    audio_device: str | None = None
     idle_minutes: int = 10
     allow_practice: bool = True
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object], source: str) -> KioskConfig:
         """Validate ``values`` (a parsed TOML table); ``source`` names it in errors."""
-        unknown = sorted(set(values) - set(_EXPECTED))
-        if unknown:
-            raise ConfigError(f"{source}: unknown setting(s): {', '.join(unknown)}")
         for name, value in values.items():
-            kind, description = _EXPECTED[name]
-            # bool is an int in Python; `idle_minutes = true` is still a mistake.
-            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-                raise ConfigError(f"{source}: {name} must be {description}, not {value!r}")
+            _check(name, value, source)
         backend_url = values.get("backend_url")
-        if isinstance(backend_url, str) and not backend_url.startswith(("http://", "https://")):
-            raise ConfigError(f"{source}: backend_url must start with http:// or https://")
+        if backend_url == EMBEDDED:
+            backend_url = None
         idle_minutes = values.get("idle_minutes", 10)
-        if isinstance(idle_minutes, int) and idle_minutes < 1:
-            raise ConfigError(f"{source}: idle_minutes must be at least 1")
         data_dir = values.get("data_dir")
         return cls(
             kiosk_id=str(values.get("kiosk_id") or socket.gethostname()),
@@ -74,34 +81,97 @@ class KioskConfig:
             backend_url=backend_url.rstrip("/") if isinstance(backend_url, str) else None,
             data_dir=Path(data_dir).expanduser() if isinstance(data_dir, str) else None,
             exit_pin_hash=str(values["exit_pin_hash"]) if "exit_pin_hash" in values else None,
+            audio_device=str(values["audio_device"]) if values.get("audio_device") else None,
             idle_minutes=int(str(idle_minutes)),
             allow_practice=bool(values.get("allow_practice", True)),
         )
 
     @classmethod
-    def load(cls, path: Path | None = None, env: Mapping[str, str] | None = None) -> KioskConfig:
-        """Load the first configuration file found (see the module docstring)."""
+    def load(
+        cls,
+        path: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        files: Sequence[Path] | None = None,
+    ) -> KioskConfig:
+        """The configuration from every layer (see the module docstring). ``files`` replaces
+        the system and user files (tests)."""
         env = os.environ if env is None else env
-        candidates = (
-            [path]
-            if path is not None
-            else [Path(env["IK_KIOSK_CONFIG"])]
-            if env.get("IK_KIOSK_CONFIG")
-            else [SYSTEM_CONFIG, user_config_path()]
+        named = path or (Path(env[CONFIG_FILE_VARIABLE]) if env.get(CONFIG_FILE_VARIABLE) else None)
+        values: dict[str, object] = {}
+        if named is not None:
+            values.update(_read(named, required=True))
+        else:
+            for layer in files if files is not None else [SYSTEM_CONFIG, user_config_path()]:
+                values.update(_read(layer, required=False))
+        values.update(_from_environment(env))
+        return cls.from_mapping(values, "configuration")
+
+
+def _check(name: str, value: object, source: str) -> None:
+    if name not in _EXPECTED:
+        raise ConfigError(f"{source}: unknown setting {name!r} (known: {', '.join(_EXPECTED)})")
+    kind, description = _EXPECTED[name]
+    # bool is an int in Python; `idle_minutes = true` is still a mistake.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{source}: {name} must be {description}, not {value!r}")
+    if (
+        name == "backend_url"
+        and value != EMBEDDED
+        and not str(value).startswith(("http://", "https://"))
+    ):
+        raise ConfigError(
+            f"{source}: backend_url must be {EMBEDDED!r} or start with http:// or https://, "
+            f"not {value!r}"
         )
-        for candidate in candidates:
+    if name == "idle_minutes" and isinstance(value, int) and value < 1:
+        raise ConfigError(f"{source}: idle_minutes must be at least 1, not {value}")
+
+
+def _read(path: Path, required: bool) -> dict[str, object]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        return {}
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from None
+    try:
+        values = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for name, value in values.items():
+        _check(name, value, str(path))
+    return values
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
+    """``IK_KIOSK_<SETTING>`` variables, converted to the setting's type."""
+    values: dict[str, object] = {}
+    for variable, text in env.items():
+        if not variable.startswith(ENV_PREFIX) or variable == CONFIG_FILE_VARIABLE:
+            continue
+        name = variable.removeprefix(ENV_PREFIX).lower()
+        if name not in _EXPECTED:
+            raise ConfigError(
+                f"{variable}: unknown setting {name!r} (known: {', '.join(_EXPECTED)})"
+            )
+        kind, description = _EXPECTED[name]
+        value: object = text
+        if kind is int:
             try:
-                raw = candidate.read_bytes()
-            except FileNotFoundError:
-                if path is not None or env.get("IK_KIOSK_CONFIG"):
-                    raise ConfigError(f"{candidate}: configuration file not found") from None
-                continue
-            try:
-                values = tomllib.loads(raw.decode("utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{candidate}: not valid TOML: {exc}") from None
-            return cls.from_mapping(values, str(candidate))
-        return cls.from_mapping({}, "defaults")
+                value = int(text.strip())
+            except ValueError:
+                raise ConfigError(
+                    f"{variable}: {name} must be {description}, not {text!r}"
+                ) from None
+        elif kind is bool:
+            if text.strip().lower() not in _TRUE | _FALSE:
+                raise ConfigError(f"{variable}: {name} must be {description}, not {text!r}")
+            value = text.strip().lower() in _TRUE
+        _check(name, value, variable)
+        values[name] = value
+    return values
 
 
 def kiosk_data_dir(config: KioskConfig, env: Mapping[str, str] | None = None) -> Path:

@@ -2,6 +2,9 @@
 
 LOCKED -> SIGN_IN -> LAUNCH -> CHOOSE -> MIC_CHECK -> INTERVIEW -> DONE -> LOCKED
 
+LAUNCH -> INTERVIEW directly when a proctor resumes an interview a crash left unfinished;
+any candidate screen -> PAUSED after ``idle_seconds`` without input, until a proctor signs in.
+
 Controllers call these coroutines and redraw from ``state`` whenever ``changed`` fires.
 A failure is a ``KioskError`` whose message is shown as it is; the flow stays on its screen.
 """
@@ -16,20 +19,26 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+import structlog
+
 from kiosk import __version__
+from kiosk.audio.devices import InputDevice
 from kiosk.core.api_client import (
     ApplicationSummary,
     CandidateSession,
     CandidateSummary,
+    InterviewProgress,
     KioskApi,
     PlannedInterview,
 )
 from kiosk.core.config import KioskConfig
-from kiosk.core.errors import KioskError
+from kiosk.core.errors import ApiError, AudioDeviceError, KioskError
 from kiosk.core.lockdown import pin_matches
 from kiosk.core.mic_check import MicCheckResult, analyse, block_dbfs
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, Question, StreamState
+
+logger = structlog.get_logger(__name__)
 
 # A spoken answer takes about two minutes: what "about M minutes" is based on.
 MINUTES_PER_QUESTION = 2
@@ -51,6 +60,16 @@ class Screen(StrEnum):
     INTERVIEW = "interview"
     DONE = "done"
     EXIT_PIN = "exit_pin"
+    PAUSED = "paused"
+
+
+# Screens a candidate sits at: where going idle pauses the session.
+CANDIDATE_SCREENS = frozenset({Screen.CHOOSE, Screen.MIC_CHECK, Screen.INTERVIEW})
+# Answers are spoken, not typed: speech louder than this counts as input.
+VOICE_ACTIVITY_DBFS = -45.0
+NO_MICROPHONE = (
+    "No microphone is working at this seat. Check that it is plugged in, or call the proctor."
+)
 
 
 class Capture(Protocol):
@@ -61,7 +80,22 @@ class Capture(Protocol):
     def stop(self) -> None: ...
 
 
-CaptureFactory = Callable[[Callable[[bytes], None]], Capture]
+# (on_block, device index or None for the system default) -> a capture, not yet started.
+CaptureFactory = Callable[[Callable[[bytes], None], int | None], Capture]
+DeviceLister = Callable[[], list[InputDevice]]
+
+
+@dataclass(frozen=True)
+class Resumable:
+    """An interview a previous run of this kiosk left unfinished (its spool is on disk)."""
+
+    info: SpoolInfo
+    progress: InterviewProgress
+
+    @property
+    def label(self) -> str:
+        who = self.info.candidate_name or self.info.candidate_email
+        return f"Resume {who} at question {self.progress.question_index + 1}"
 
 
 @dataclass
@@ -77,6 +111,11 @@ class FlowState:
     questions_complete: bool = False
     duration_seconds: float = 0.0
     exit_requested: bool = False
+    devices: list[InputDevice] = field(default_factory=list)
+    device: int | None = None  # the chosen input device's index; None: the system default
+    mic_error: str | None = None
+    resumable: list[Resumable] = field(default_factory=list)
+    paused_from: Screen | None = None
 
 
 class KioskFlow:
@@ -86,11 +125,18 @@ class KioskFlow:
         config: KioskConfig,
         spool_dir: Path,
         capture_factory: CaptureFactory,
+        list_devices: DeviceLister = list,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._api = api
         self._config = config
         self._spool_dir = spool_dir
         self._capture_factory = capture_factory
+        self._list_devices = list_devices
+        self._clock = clock
+        # Public so a test (or a future per-screen policy) can shorten it.
+        self.idle_seconds = config.idle_minutes * 60.0
+        self._last_activity = clock()
         self.state = FlowState()
         self._listeners: list[Callable[[], None]] = []
         self._proctor_token: str | None = None
@@ -153,7 +199,28 @@ class KioskFlow:
             raise KioskError("Enter your email and password.")
         self._proctor_token = await self._api.sign_in(email.strip(), password)
         self.state.candidates = await self._api.find_candidates(self._proctor_token, "")
+        self.state.resumable = await self._find_resumable(self._proctor_token)
         self._go(Screen.LAUNCH)
+
+    async def _find_resumable(self, token: str) -> list[Resumable]:
+        """Spools left by a crash, for interviews the backend still takes audio for."""
+        found = []
+        for info in Spool.find(self._spool_dir):
+            if not info.candidate_email:
+                continue  # written by `interview-kiosk stream-file`: resumed by rerunning it
+            try:
+                progress = await self._api.interview_progress(token, info.interview_id)
+            except ApiError as exc:
+                logger.warning(
+                    "spool_not_resumable", interview_id=info.interview_id, error=str(exc)
+                )
+                continue
+            if progress.status == "completed":
+                # The server completed it, so it has every byte: the journal is not needed.
+                Spool(self._spool_dir, info).remove()
+            elif progress.status in ("scheduled", "in_progress"):
+                found.append(Resumable(info, progress))
+        return found
 
     async def find_candidates(self, query: str) -> None:
         self._require(Screen.LAUNCH)
@@ -171,7 +238,22 @@ class KioskFlow:
         self._proctor_token = None
         self.state.candidate = self._session.candidate
         self.state.applications = await self._api.applications(self._session.token)
+        self.note_activity()
         self._go(Screen.CHOOSE)
+
+    async def resume(self, item: Resumable) -> None:
+        """Continue an interview a crash interrupted: a new session for the same candidate,
+        the spool's unacknowledged audio uploaded first, then the microphone again."""
+        self._require(Screen.LAUNCH)
+        assert self._proctor_token is not None
+        self._session = await self._api.launch_session(
+            self._proctor_token, item.info.candidate_email, self._config.kiosk_id
+        )
+        self._proctor_token = None
+        self.state.candidate = self._session.candidate
+        self.state.resumable = []
+        self._refresh_devices()
+        await self._begin_streaming(Spool(self._spool_dir, item.info))
 
     # --- choosing, checking the microphone -----------------------------------------------------
 
@@ -182,8 +264,40 @@ class KioskFlow:
             raise KioskError("Practice interviews are not offered at this kiosk.")
         self.state.planned = await self._api.plan(self._session.token, application_id, role_type)
         self.state.mic_result = None
+        self._refresh_devices()
         self._go(Screen.MIC_CHECK)
-        self._start_capture(self._on_check_block)
+        self._open_check_capture()
+
+    def _refresh_devices(self) -> None:
+        try:
+            devices = self._list_devices()
+        except AudioDeviceError as exc:
+            logger.warning("audio_devices_unavailable", error=str(exc))
+            devices = []
+        self.state.devices = devices
+        wanted = (self._config.audio_device or "").lower()
+        preferred = [d for d in devices if wanted and wanted in d.name.lower()]
+        preferred += [d for d in devices if d.is_default] + devices
+        self.state.device = preferred[0].index if preferred else None
+
+    def select_device(self, index: int) -> None:
+        """The candidate or proctor picked another microphone on the check screen."""
+        self._require(Screen.MIC_CHECK)
+        if index == self.state.device:
+            return
+        self.state.device = index
+        self.state.mic_result = None
+        self._open_check_capture()
+
+    def _open_check_capture(self) -> None:
+        try:
+            self._start_capture(self._on_check_block)
+        except AudioDeviceError as exc:
+            logger.warning("microphone_unavailable", device=self.state.device, error=str(exc))
+            self.state.mic_error = NO_MICROPHONE
+        else:
+            self.state.mic_error = None
+        self._changed()
 
     @property
     def plan_summary(self) -> str:
@@ -195,8 +309,9 @@ class KioskFlow:
 
     def _start_capture(self, on_block: Callable[[bytes], None]) -> None:
         self._stop_capture()
-        self._capture = self._capture_factory(on_block)
-        self._capture.start(asyncio.get_running_loop())
+        capture = self._capture_factory(on_block, self.state.device)
+        capture.start(asyncio.get_running_loop())  # AudioDeviceError: no microphone
+        self._capture = capture
 
     def _stop_capture(self) -> None:
         if self._capture is not None:
@@ -204,13 +319,14 @@ class KioskFlow:
             self._capture = None
 
     def _on_check_block(self, block: bytes) -> None:
-        self.state.mic_level_dbfs = block_dbfs(block)
-        if self._check_blocks is not None:
-            self._check_blocks.append(block)
-        self._changed()
+        self._heard(block)
 
     async def check_microphone(self, seconds: float = MIC_CHECK_SECONDS) -> MicCheckResult:
         self._require(Screen.MIC_CHECK)
+        if self._capture is None:
+            self._open_check_capture()  # perhaps plugged in since
+            if self._capture is None:
+                raise KioskError(NO_MICROPHONE)
         self._check_blocks = []
         try:
             await asyncio.sleep(seconds)
@@ -231,24 +347,39 @@ class KioskFlow:
     async def start_interview(self) -> None:
         self._require(Screen.MIC_CHECK)
         assert self._session is not None and self.state.planned is not None
+        if self._capture is None:
+            raise KioskError(NO_MICROPHONE)
         planned = self.state.planned
-        spool = Spool(self._spool_dir, SpoolInfo(planned.interview_id, planned.ws_url, 16000))
-        self.streamer = AudioStreamer(
-            spool, self._session.token, self._config.kiosk_id, __version__
+        candidate = self._session.candidate
+        info = SpoolInfo(
+            planned.interview_id, planned.ws_url, 16000, candidate.email, candidate.full_name
         )
+        await self._begin_streaming(Spool(self._spool_dir, info))
+
+    async def _begin_streaming(self, spool: Spool) -> None:
+        """Capture into ``spool`` and stream it, then show the server's current question."""
+        assert self._session is not None
+        streamer = AudioStreamer(spool, self._session.token, self._config.kiosk_id, __version__)
+        self.streamer = streamer
+        try:
+            self._start_capture(self._on_interview_block)
+        except AudioDeviceError:
+            spool.close()
+            self.streamer = None
+            raise KioskError(NO_MICROPHONE) from None
         self._stream_task = asyncio.create_task(self._stream())
-        self._start_capture(self._on_interview_block)
         self._started_at = time.monotonic()
         try:
             async with asyncio.timeout(15):
-                await self.streamer.wait_ready()
+                await streamer.wait_ready()
         except (TimeoutError, KioskError) as exc:
             self._stop_capture()
             self._stream_task.cancel()
             if isinstance(exc, KioskError):
                 raise
             raise KioskError("The interview server cannot be reached. Call the proctor.") from None
-        self.state.question = self.streamer.question
+        self.state.question = streamer.question
+        self.note_activity()
         self._go(Screen.INTERVIEW)
 
     async def _stream(self) -> None:
@@ -259,9 +390,17 @@ class KioskFlow:
             self._changed()
 
     def _on_interview_block(self, block: bytes) -> None:
-        assert self.streamer is not None
-        self.streamer.feed(block)
-        self.state.mic_level_dbfs = block_dbfs(block)
+        if self.streamer is not None:
+            self.streamer.feed(block)
+        self._heard(block)
+
+    def _heard(self, block: bytes) -> None:
+        level = block_dbfs(block)
+        self.state.mic_level_dbfs = level
+        if level > VOICE_ACTIVITY_DBFS:
+            self.note_activity()
+        if self._check_blocks is not None:
+            self._check_blocks.append(block)
         self._changed()
 
     @property
@@ -278,6 +417,9 @@ class KioskFlow:
 
     async def finish(self) -> None:
         self._require(Screen.INTERVIEW)
+        await self._end_interview()
+
+    async def _end_interview(self) -> None:
         assert self.streamer is not None
         self._stop_capture()
         completed = await self.streamer.end()
@@ -291,9 +433,68 @@ class KioskFlow:
         self._session = None  # the candidate's token leaves memory with the session
         self._go(Screen.DONE)
 
+    # --- going idle ------------------------------------------------------------------------------
+
+    def note_activity(self) -> None:
+        """The candidate did something: a key, the mouse, or speech."""
+        self._last_activity = self._clock()
+
+    def check_idle(self) -> bool:
+        """Called by a timer: pause a candidate screen left without input for too long."""
+        if self.state.screen not in CANDIDATE_SCREENS:
+            return False
+        if self._clock() - self._last_activity < self.idle_seconds:
+            return False
+        logger.info("session_paused_idle", screen=str(self.state.screen))
+        # Nothing is captured while paused; the stream stays connected and keeps its place.
+        self._stop_capture()
+        self.state.paused_from = self.state.screen
+        self._go(Screen.PAUSED)
+        return True
+
+    async def continue_after_pause(self, email: str, password: str) -> None:
+        """A proctor signed in at the paused screen: back to where the candidate was."""
+        self._require(Screen.PAUSED)
+        await self._confirm_proctor(email, password)
+        screen, self.state.paused_from = self.state.paused_from, None
+        assert screen is not None
+        self.note_activity()
+        self._go(screen)
+        if screen is Screen.MIC_CHECK:
+            self._open_check_capture()
+        elif screen is Screen.INTERVIEW:
+            try:
+                self._start_capture(self._on_interview_block)
+            except AudioDeviceError:
+                raise KioskError(NO_MICROPHONE) from None
+
+    async def end_after_pause(self, email: str, password: str) -> None:
+        """A proctor ends the paused session: what was recorded is kept, the kiosk locks."""
+        self._require(Screen.PAUSED)
+        await self._confirm_proctor(email, password)
+        if self.state.paused_from is Screen.INTERVIEW and self.streamer is not None:
+            await self._end_interview()
+        self.lock()
+
+    async def _confirm_proctor(self, email: str, password: str) -> None:
+        if not email.strip() or not password:
+            raise KioskError("A proctor must sign in: enter your email and password.")
+        token = await self._api.sign_in(email.strip(), password)
+        try:
+            await self._api.find_candidates(token, "")  # a proctor-only route
+        except ApiError as exc:
+            if exc.status_code == 403:
+                raise KioskError("Only a proctor can do this.") from None
+            raise
+
     def lock(self) -> None:
         """Back to the locked screen, forgetting every token and the candidate."""
         self._stop_capture()
+        if self._stream_task is not None and not self._stream_task.done():
+            # Left mid-interview (a paused session ended unfinished): the spool stays on
+            # disk for a resume; only the connection goes.
+            self._stream_task.cancel()
+        self._stream_task = None
         self._proctor_token = None
         self._session = None
         self.streamer = None

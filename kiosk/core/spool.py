@@ -22,6 +22,10 @@ class SpoolInfo:
     interview_id: str
     ws_url: str
     sample_rate: int
+    # Who is speaking, so a restarted kiosk can offer "Resume <candidate>" and open a new
+    # session for them. Tokens are never written to disk.
+    candidate_email: str = ""
+    candidate_name: str = ""
 
 
 class Spool:

@@ -12,6 +12,8 @@ class CuttableProxy:
         self.target = (target_host, target_port)
         self.port = 0
         self.cuts = 0
+        # While True, new connections are refused as well (see go_down).
+        self.down = False
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -21,6 +23,9 @@ class CuttableProxy:
         return self
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:  # the far side is unreachable: every attempt fails at once
+            writer.transport.abort()
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -48,6 +53,14 @@ class CuttableProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+
+    def go_down(self) -> None:
+        """The backend vanishes: open connections are cut and new ones refused."""
+        self.down = True
+        self.cut()
+
+    def come_back(self) -> None:
+        self.down = False
 
     async def stop(self) -> None:
         self.cut()

@@ -19,6 +19,7 @@ import httpx
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from kiosk.audio.devices import InputDevice
 from kiosk.core.api_client import KioskApi
 from kiosk.core.config import KioskConfig
 from kiosk.core.flow import KioskFlow, Screen
@@ -30,7 +31,7 @@ from kiosk.ui.views.main_window import MainWindow
 class ToneCapture:
     """20 ms blocks: 300 ms of a 220 Hz tone at about -20 dBFS, then 300 ms of faint hiss."""
 
-    def __init__(self, on_block: Callable[[bytes], None]) -> None:
+    def __init__(self, on_block: Callable[[bytes], None], device: int | None = None) -> None:
         self._on_block = on_block
         self._task: asyncio.Task[None] | None = None
 
@@ -65,6 +66,11 @@ async def tour(window: MainWindow, args: list[str]) -> None:
             KioskConfig.from_mapping({"kiosk_id": "seat-07", "test_center": "Leeds"}, "tour"),
             Path(tempfile.mkdtemp()),
             ToneCapture,
+            # A typical seat's inputs, for the picker in the picture (the tone is the audio).
+            lambda: [
+                InputDevice(0, "Built-in Audio Analog Stereo", 2, 48000.0, False),
+                InputDevice(1, "USB Headset Mono", 1, 16000.0, True),
+            ],
         )
         FlowController(window, flow, ["python", "sales", "product"], done_seconds=60)
 
@@ -88,10 +94,20 @@ async def tour(window: MainWindow, args: list[str]) -> None:
         await flow.start_interview()
         await asyncio.sleep(2)
         await shot("6-interview")
+        flow.idle_seconds = 0.0  # as if the candidate walked away
+        assert flow.check_idle()
+        window.paused.email_edit.setText(proctor_email)
+        await shot("8-paused")
+        await flow.continue_after_pause(proctor_email, proctor_password)
+        assert flow.state.screen is Screen.INTERVIEW
+        flow.idle_seconds = 600.0
         await flow.next_question()
         await flow.finish()
         await shot("7-done")
         assert flow.state.screen is Screen.DONE
+        flow.lock()
+        flow.open_exit_pin()
+        await shot("9-exit-pin")
 
 
 def main() -> int:

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import structlog
-from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QPushButton
 from qasync import asyncSlot
 
 from kiosk.core.errors import KioskError
@@ -24,6 +24,11 @@ from kiosk.ui.views.screens import ScreenView
 
 logger = structlog.get_logger(__name__)
 UNEXPECTED = "Something went wrong. Please call the proctor."
+# What counts as the candidate being there, besides speech (the flow listens for that).
+INPUT_EVENTS = frozenset({
+    QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove,
+    QEvent.Type.Wheel, QEvent.Type.TouchBegin,
+})  # fmt: skip
 
 
 def meter_percent(dbfs: float) -> int:
@@ -70,6 +75,14 @@ class FlowController(QObject):
         w.mic_check.start_button.clicked.connect(self._on_start)
         w.interview.next_button.clicked.connect(self._on_next)
         w.interview.finish_button.clicked.connect(self._on_finish)
+        w.launch.resume_button.clicked.connect(self._on_resume)
+        w.mic_check.device_combo.currentIndexChanged.connect(self._on_device)
+        w.paused.continue_button.clicked.connect(self._on_continue)
+        w.paused.password_edit.returnPressed.connect(self._on_continue)
+        w.paused.end_button.clicked.connect(self._on_end_paused)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
         self._ticker = QTimer(self)
         self._ticker.setInterval(250)
         self._ticker.timeout.connect(self._tick)
@@ -102,12 +115,18 @@ class FlowController(QObject):
             for button in buttons:
                 button.setEnabled(True)
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in INPUT_EVENTS:
+            self._flow.note_activity()
+        return False  # only watching: every event goes on to its widget
+
     def _on_open_sign_in(self) -> None:
         self._flow.open_sign_in()
 
     def _on_lock(self) -> None:
         self._window.sign_in.clear()
         self._window.exit_pin.pin_edit.clear()
+        self._window.paused.clear()
         self._flow.lock()
 
     @asyncSlot()
@@ -141,6 +160,42 @@ class FlowController(QObject):
             view.show_message("Choose a candidate first.")
             return
         await self._run(view, [view.launch_button], lambda: self._flow.launch(candidates[row]))
+
+    @asyncSlot()
+    async def _on_resume(self) -> None:
+        view = self._window.launch
+        resumable = self._flow.state.resumable
+        if not resumable:
+            return
+        self._answer_started = time.monotonic()
+        await self._run(
+            view, [view.resume_button, view.launch_button], lambda: self._flow.resume(resumable[0])
+        )
+
+    def _on_device(self, position: int) -> None:
+        devices = self._flow.state.devices
+        if 0 <= position < len(devices):
+            self._flow.select_device(devices[position].index)
+
+    @asyncSlot()
+    async def _on_continue(self) -> None:
+        view = self._window.paused
+        await self._run(
+            view, [view.continue_button, view.end_button],
+            lambda: self._flow.continue_after_pause(
+                view.email_edit.text(), view.password_edit.text()),
+        )  # fmt: skip
+        view.password_edit.clear()
+
+    @asyncSlot()
+    async def _on_end_paused(self) -> None:
+        view = self._window.paused
+        await self._run(
+            view,
+            [view.continue_button, view.end_button],
+            lambda: self._flow.end_after_pause(view.email_edit.text(), view.password_edit.text()),
+        )
+        view.password_edit.clear()
 
     @asyncSlot()
     async def _on_choose(self) -> None:
@@ -202,6 +257,7 @@ class FlowController(QObject):
             Screen.LOCKED: w.locked, Screen.SIGN_IN: w.sign_in, Screen.LAUNCH: w.launch,
             Screen.CHOOSE: w.choose, Screen.MIC_CHECK: w.mic_check,
             Screen.INTERVIEW: w.interview, Screen.DONE: w.done, Screen.EXIT_PIN: w.exit_pin,
+            Screen.PAUSED: w.paused,
         }[screen]  # fmt: skip
         if w.stack.currentWidget() is not view:
             w.stack.setCurrentWidget(view)
@@ -211,6 +267,8 @@ class FlowController(QObject):
             w.mic_check.level_meter.setValue(meter_percent(state.mic_level_dbfs))
             if state.mic_result is not None:
                 w.mic_check.verdict_label.setText(state.mic_result.verdict)
+            elif state.mic_error is not None:
+                w.mic_check.verdict_label.setText(state.mic_error)
         elif screen is Screen.INTERVIEW:
             w.interview.level_meter.setValue(meter_percent(state.mic_level_dbfs))
             question = state.question
@@ -231,6 +289,7 @@ class FlowController(QObject):
         w, state = self._window, self._flow.state
         if screen is Screen.LAUNCH:
             w.launch.show_candidates([f"{c.full_name} · {c.email}" for c in state.candidates])
+            w.launch.show_resume(state.resumable[0].label if state.resumable else "")
         elif screen is Screen.CHOOSE:
             name = state.candidate.full_name if state.candidate else ""
             w.choose.greeting_label.setText(f"Hello, {name}")
@@ -243,7 +302,12 @@ class FlowController(QObject):
                 )
         elif screen is Screen.MIC_CHECK:
             w.mic_check.summary_label.setText(self._flow.plan_summary)
-            w.mic_check.verdict_label.setText("")
+            w.mic_check.verdict_label.setText(state.mic_error or "")
+            names = [f"{d.name}{' (default)' if d.is_default else ''}" for d in state.devices]
+            chosen = [d.index for d in state.devices]
+            w.mic_check.show_devices(
+                names, chosen.index(state.device) if state.device in chosen else -1
+            )
         elif screen is Screen.INTERVIEW:
             w.interview.next_button.setVisible(True)
         elif screen is Screen.DONE:
@@ -252,8 +316,11 @@ class FlowController(QObject):
             self._lock_timer.start(int(self._done_seconds * 1000))
         elif screen is Screen.LOCKED:
             self._lock_timer.stop()
+        elif screen is Screen.PAUSED:
+            self._window.paused.clear()
 
     def _tick(self) -> None:
+        self._flow.check_idle()
         w, state = self._window, self._flow.state
         if state.screen is Screen.LOCKED:
             w.locked.clock_label.setText(datetime.now().strftime("%H:%M"))

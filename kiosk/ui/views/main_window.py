@@ -14,6 +14,7 @@ from kiosk.ui.views.screens import (
     LaunchView,
     LockedView,
     MicCheckView,
+    PausedView,
     SignInView,
 )
 
@@ -44,9 +45,10 @@ class MainWindow(QMainWindow):
         self.interview = InterviewView()
         self.done = DoneView()
         self.exit_pin = ExitPinView()
+        self.paused = PausedView()
         self.stack = QStackedWidget()
         for screen in (self.locked, self.sign_in, self.launch, self.choose, self.mic_check,
-                       self.interview, self.done, self.exit_pin):  # fmt: skip
+                       self.interview, self.done, self.exit_pin, self.paused):  # fmt: skip
             self.stack.addWidget(screen)
         self.setCentralWidget(self.stack)
         # The locked screen's labels, kept at the top for the backend status controller.

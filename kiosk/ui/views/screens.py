@@ -127,10 +127,19 @@ class LaunchView(ScreenView):
         self.candidate_list = QListWidget()
         self.candidate_list.setAccessibleName("Candidates")
         self.launch_button = _button("Launch session", "launch_button")
+        # Shown only when a crash left an interview unfinished on this kiosk.
+        self.resume_button = _button("", "resume_button")
+        self.resume_button.setVisible(False)
         self.lock_button = _button("Lock the kiosk", "lock_button")
         self.exit_kiosk_button = _button("Exit kiosk mode", "exit_kiosk_button")
-        self._add(self.heading, self.search_edit, self.candidate_list, self.launch_button,
-                  self.lock_button, self.exit_kiosk_button, self.message_label)  # fmt: skip
+        self._add(self.heading, self.resume_button, self.search_edit, self.candidate_list,
+                  self.launch_button, self.lock_button, self.exit_kiosk_button,
+                  self.message_label)  # fmt: skip
+
+    def show_resume(self, text: str) -> None:
+        self.resume_button.setText(text)
+        self.resume_button.setAccessibleName(text)
+        self.resume_button.setVisible(bool(text))
 
     def show_candidates(self, lines: list[str]) -> None:
         self.candidate_list.clear()
@@ -170,14 +179,26 @@ class MicCheckView(ScreenView):
         self.instructions = _label(
             "Let's check your microphone. Press Check, then read this aloud: "
             "“I am ready for my interview today.”", 14)  # fmt: skip
+        self.device_combo = QComboBox()
+        self.device_combo.setObjectName("device_combo")
+        self.device_combo.setAccessibleName("Microphone")
         self.level_meter = _meter("check_level_meter")
         self.check_button = _button("Check my microphone (5 seconds)", "check_button")
         self.verdict_label = _label(points=16, name="verdict_label")
         self.start_button = _button("Start the interview", "start_button")
         self._column.addStretch(1)
-        self._add(self.summary_label, self.instructions, self.level_meter, self.check_button,
-                  self.verdict_label, self.start_button, self.message_label)  # fmt: skip
+        self._add(self.summary_label, self.instructions, self.device_combo, self.level_meter,
+                  self.check_button, self.verdict_label, self.start_button,
+                  self.message_label)  # fmt: skip
         self._column.addStretch(1)
+
+    def show_devices(self, names: list[str], current: int) -> None:
+        """Fill the picker without announcing a change (the choice is the user's to make)."""
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        self.device_combo.addItems(names)
+        self.device_combo.setCurrentIndex(current)
+        self.device_combo.blockSignals(False)
 
 
 class InterviewView(ScreenView):
@@ -232,3 +253,32 @@ class ExitPinView(ScreenView):
         self._add(self.heading, self.pin_edit, self.exit_button, self.cancel_button,
                   self.message_label)  # fmt: skip
         self._column.addStretch(1)
+
+
+class PausedView(ScreenView):
+    """A candidate screen left idle: the session waits for the proctor."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.heading = _label("Paused", 28, True, "paused_heading")
+        self.explanation = _label(
+            "Nothing happened here for a while, so the session is paused and the proctor has "
+            "been called. Please wait.", 16, name="paused_explanation")  # fmt: skip
+        self.email_edit = QLineEdit()
+        self.email_edit.setPlaceholderText("Proctor email")
+        self.email_edit.setAccessibleName("Proctor email")
+        self.password_edit = QLineEdit()
+        self.password_edit.setPlaceholderText("Proctor password")
+        self.password_edit.setAccessibleName("Proctor password")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.continue_button = _button("Continue the session", "continue_button")
+        self.continue_button.setDefault(True)
+        self.end_button = _button("End the session", "end_session_button")
+        self._column.addStretch(1)
+        self._add(self.heading, self.explanation, self.email_edit, self.password_edit,
+                  self.continue_button, self.end_button, self.message_label)  # fmt: skip
+        self._column.addStretch(1)
+
+    def clear(self) -> None:
+        self.email_edit.clear()
+        self.password_edit.clear()
