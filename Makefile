@@ -13,10 +13,12 @@ RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-
 	libportaudio2
 # What the tests need besides: the virtual microphone, speech, a virtual screen, and
 # PostgreSQL server binaries (the tests start their own throwaway cluster on loopback).
-TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql
+# (binutils: PyInstaller and the packaging test read the bundle's ELF files with objdump.)
+TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql \
+	binutils
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean
+.PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -54,14 +56,10 @@ lint: $(INSTALLED) ## ruff lint and format check
 typecheck: $(INSTALLED) ## mypy (strict for backend/ and kiosk/core/)
 	$(BIN)/mypy
 
-# Files marked qt_window create and destroy kiosk windows on a fresh qasync loop per test;
-# many of them in one process have crashed Qt (a timer firing for a deleted object), so each
-# such file gets a process of its own. Every file passes reliably alone.
-QT_WINDOW_TESTS = $(shell grep -l "pytest.mark.qt_window" tests/test_*.py)
-
-pytest: test-system-deps $(INSTALLED) ## The pytest suite alone (PYTEST_ARGS=...)
-	IK_REQUIRE_VMIC=1 $(BIN)/pytest -m "not qt_window" $(PYTEST_ARGS)
-	for f in $(QT_WINDOW_TESTS); do IK_REQUIRE_VMIC=1 $(BIN)/pytest $$f $(PYTEST_ARGS) || exit 1; done
+# The whole suite, in one process, including building and checking the package (about two
+# minutes); SKIP_PACKAGING=1 leaves that out for a quicker local run.
+pytest: test-system-deps $(INSTALLED) ## The pytest suite alone (PYTEST_ARGS=..., SKIP_PACKAGING=1)
+	IK_REQUIRE_VMIC=1 $(BIN)/pytest $(if $(SKIP_PACKAGING),-m "not packaging") $(PYTEST_ARGS)
 
 pytest-postgres: test-system-deps $(INSTALLED) ## The backend API tests again, on PostgreSQL
 	IK_REQUIRE_VMIC=1 $(BIN)/pytest tests/api --backend-db=postgres $(PYTEST_ARGS)
@@ -70,6 +68,12 @@ test: test-system-deps $(INSTALLED) lint typecheck pytest pytest-postgres ## Eve
 
 screenshots: test-system-deps $(INSTALLED) ## Refresh docs/screenshots (every screen, on Xvfb)
 	IK_SCREENSHOT_DIR=docs/screenshots IK_REQUIRE_VMIC=1 $(BIN)/pytest tests/test_screenshots.py
+
+# The onedir bundle (dist/interview-kiosk/) and the .deb (dist/interview-kiosk_<version>_amd64.deb);
+# docs/deployment.md says how to install them.
+package: system-deps $(INSTALLED) ## Build the PyInstaller bundle and the .deb into dist/
+	@packaging/ensure-apt.sh binutils
+	packaging/build-package.sh dist
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf build dist .pytest_cache .mypy_cache .ruff_cache

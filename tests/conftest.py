@@ -49,6 +49,27 @@ def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> d
     return {"qasync": qasync_loop}
 
 
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """After a test with Qt objects, delete them here, on the main thread, while no backend
+    thread runs.
+
+    Otherwise a window pytest-qt closed (deleteLater) and the reference cycles around its
+    controllers are freed later by whichever thread next triggers Python's cyclic garbage
+    collector, often a backend thread of the next test. A QObject destroyed off its own
+    thread cannot unregister its timers, and the main thread's timer list then dispatches
+    to freed memory (a crash in QTimerInfoList::activateTimers).
+    """
+    yield
+    if "qtbot" in getattr(item, "fixturenames", ()) or item.get_closest_marker("qt_window"):
+        import gc
+
+        from PySide6.QtCore import QCoreApplication, QEvent
+
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        gc.collect()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"

@@ -29,7 +29,7 @@ from support.audio import best_alignment, read_pcm16, synthesize_speech
 from support.qt import ON_QT_LOOP
 from support.vmic import VirtualMic
 
-# Drives real windows on a qasync loop: run in a process of its own (see Makefile).
+# Drives real windows on a qasync loop; tests/conftest.py deletes them on the main thread.
 pytestmark = pytest.mark.qt_window
 
 

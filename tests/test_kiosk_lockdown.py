@@ -26,7 +26,7 @@ from kiosk.ui.views.main_window import MainWindow
 from support.api import Api
 from support.qt import ON_QT_LOOP
 
-# Drives real windows on a qasync loop: run in a process of its own (see Makefile).
+# Drives real windows on a qasync loop; tests/conftest.py deletes them on the main thread.
 pytestmark = pytest.mark.qt_window
 
 

@@ -36,7 +36,7 @@ from support.capture import HISS, SPEECH, SyntheticMic
 from support.proxy import CuttableProxy
 from support.qt import ON_QT_LOOP
 
-# Drives real windows on a qasync loop: run in a process of its own (see Makefile).
+# Drives real windows on a qasync loop; tests/conftest.py deletes them on the main thread.
 pytestmark = pytest.mark.qt_window
 
 CONFIG = KioskConfig.from_mapping({"kiosk_id": "seat-4", "test_center": "Leeds"}, "test")
