@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import itertools
-import time
 import wave
 from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QPushButton
 
 from backend.app.models.enums import Role
@@ -26,6 +23,7 @@ from kiosk.ui.controllers.flow_controller import FlowController
 from kiosk.ui.views.main_window import MainWindow
 from support.api import Actor, Api
 from support.audio import best_alignment, read_pcm16, synthesize_speech
+from support.heartbeat import Heartbeat
 from support.qt import ON_QT_LOOP
 from support.vmic import VirtualMic
 
@@ -122,10 +120,7 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
 
         # A 10 ms heartbeat on the Qt loop, from the interview's start to its end: capture,
         # spooling, streaming and drawing must never hold the loop for long.
-        beats: list[float] = []
-        heartbeat = QTimer(window)
-        heartbeat.setInterval(10)
-        heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+        heartbeat = Heartbeat(window)
         heartbeat.start()
         click(window.mic_check.start_button)
         await until(lambda: flow.state.screen is Screen.INTERVIEW)
@@ -144,15 +139,14 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
 
         click(window.interview.finish_button)
         await until(lambda: flow.state.screen is Screen.DONE)
-        heartbeat.stop()
-        gaps = sorted(b - a for a, b in itertools.pairwise(beats))
-        p99, worst = gaps[int(len(gaps) * 0.99)], gaps[-1]
-        print(f"heartbeat: {len(gaps)} gaps, p99 {p99 * 1000:.1f} ms, max {worst * 1000:.1f} ms")
-        # Measured here: p99 11-14 ms, max 20-54 ms (the embedded backend shares the GIL in
-        # this test). The bounds catch a real freeze (a blocking call on the loop) without
-        # failing on a noisy machine.
-        assert p99 < 0.050
-        assert worst < 0.250
+        report = heartbeat.stop()
+        print(report)
+        # The loop never stalls over 50 ms by its own doing: busy, blocked in a system call,
+        # or waiting for the GIL held by the embedded backend's thread (all counted). Time the
+        # kernel kept the thread waiting for a CPU is the shared machine's, not the kiosk's
+        # (support/heartbeat.py); the wall-clock figures are printed beside it.
+        assert report.worst_own_ms < 50, report
+        assert report.p99_ms < 50, report
         assert window.done.duration_label.text().startswith("You spoke for 0 min")
         await until(lambda: flow.state.screen is Screen.LOCKED, timeout=5)
         assert window.stack.currentWidget() is window.locked

@@ -6,7 +6,7 @@ Every interactive widget has an accessible name, and each screen is usable by ke
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QComboBox,
@@ -19,6 +19,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from kiosk.ui.icons import icon
+
+PRIMARY_TEXT = "#ffffff"  # on the blue buttons (resources/styles/kiosk.qss)
 
 
 def _font(points: int, bold: bool = False) -> QFont:
@@ -39,12 +43,15 @@ def _label(text: str = "", points: int = 14, bold: bool = False, name: str = "")
     return label
 
 
-def _button(text: str, name: str) -> QPushButton:
+def _button(text: str, name: str, icon_name: str = "", icon_color: str = "#1f2328") -> QPushButton:
     button = QPushButton(text)
     button.setObjectName(name)
     button.setAccessibleName(text)
     button.setMinimumHeight(44)
     button.setFont(_font(14))
+    if icon_name:
+        button.setIcon(icon(icon_name, icon_color))
+        button.setIconSize(QSize(22, 22))
     return button
 
 
@@ -82,7 +89,7 @@ class LockedView(ScreenView):
         self.clock_label = _label(points=20, name="clock_label")
         self.backend_label = _label(points=11, name="backend_label")
         self.status_label = _label(points=11, name="status_label")
-        self.sign_in_button = _button("Proctor sign-in", "sign_in_button")
+        self.sign_in_button = _button("Proctor sign-in", "sign_in_button", "lock", PRIMARY_TEXT)
         self.exit_button = _button("Exit", "exit_button")
         self.exit_button.setMaximumWidth(120)
         self._column.addStretch(1)
@@ -126,11 +133,11 @@ class LaunchView(ScreenView):
         self.search_edit.setAccessibleName("Candidate search")
         self.candidate_list = QListWidget()
         self.candidate_list.setAccessibleName("Candidates")
-        self.launch_button = _button("Launch session", "launch_button")
+        self.launch_button = _button("Launch session", "launch_button", "user", PRIMARY_TEXT)
         # Shown only when a crash left an interview unfinished on this kiosk.
         self.resume_button = _button("", "resume_button")
         self.resume_button.setVisible(False)
-        self.lock_button = _button("Lock the kiosk", "lock_button")
+        self.lock_button = _button("Lock the kiosk", "lock_button", "lock")
         self.exit_kiosk_button = _button("Exit kiosk mode", "exit_kiosk_button")
         self._add(self.heading, self.resume_button, self.search_edit, self.candidate_list,
                   self.launch_button, self.lock_button, self.exit_kiosk_button,
@@ -183,9 +190,11 @@ class MicCheckView(ScreenView):
         self.device_combo.setObjectName("device_combo")
         self.device_combo.setAccessibleName("Microphone")
         self.level_meter = _meter("check_level_meter")
-        self.check_button = _button("Check my microphone (5 seconds)", "check_button")
+        self.check_button = _button("Check my microphone (5 seconds)", "check_button", "microphone")
         self.verdict_label = _label(points=16, name="verdict_label")
-        self.start_button = _button("Start the interview", "start_button")
+        self.start_button = _button(
+            "Start the interview", "start_button", "arrow-right", PRIMARY_TEXT
+        )
         self._column.addStretch(1)
         self._add(self.summary_label, self.instructions, self.device_combo, self.level_meter,
                   self.check_button, self.verdict_label, self.start_button,
@@ -211,9 +220,9 @@ class InterviewView(ScreenView):
         self.recording_label.setStyleSheet("color: #b3261e;")
         self.connection_label = _label(points=12, name="connection_label")
         self.level_meter = _meter("interview_level_meter")
-        self.next_button = _button("Next question", "next_button")
+        self.next_button = _button("Next question", "next_button", "arrow-right", PRIMARY_TEXT)
         self.next_button.setDefault(True)
-        self.finish_button = _button("Finish the interview", "finish_button")
+        self.finish_button = _button("Finish the interview", "finish_button", "check")
         status = QHBoxLayout()
         status.addWidget(self.recording_label)
         status.addWidget(self.connection_label)
@@ -271,7 +280,7 @@ class PausedView(ScreenView):
         self.password_edit.setPlaceholderText("Proctor password")
         self.password_edit.setAccessibleName("Proctor password")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        self.continue_button = _button("Continue the session", "continue_button")
+        self.continue_button = _button("Continue the session", "continue_button", "pause")
         self.continue_button.setDefault(True)
         self.end_button = _button("End the session", "end_session_button")
         self._column.addStretch(1)
