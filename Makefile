@@ -13,8 +13,9 @@ RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-
 	libportaudio2
 # What the tests need besides: the virtual microphone, speech, a virtual screen, and
 # PostgreSQL server binaries (the tests start their own throwaway cluster on loopback).
-# (binutils: PyInstaller and the packaging test read the bundle's ELF files with objdump.)
-TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql \
+# (binutils: PyInstaller and the packaging test read the bundle's ELF files with objdump;
+# xdotool: tests/test_frozen_flow.py drives the frozen kiosk by keyboard.)
+TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql xdotool \
 	binutils
 
 .DEFAULT_GOAL := help

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -145,6 +146,14 @@ def _run_kiosk(
     asyncio.set_event_loop(loop)
     quit_requested = asyncio.Event()
     app.lastWindowClosed.connect(quit_requested.set)
+    # SIGTERM (shutdown, the session ending, systemd) quits like the exit PIN does: the
+    # embedded backend and the HTTP client close; an unfinished interview keeps its spool for
+    # a resume. Python runs the handler when the loop next runs Python code, so a timer
+    # wakes it at least every 200 ms.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: loop.call_soon(quit_requested.set))
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(200)
 
     window = MainWindow(config.kiosk_id, config.test_center, kiosk_mode=not windowed)
     if windowed:

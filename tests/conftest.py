@@ -17,6 +17,7 @@ import pytest
 from backend.app.core.config import Settings
 from backend.app.server import BackgroundServer
 from support.api import Api
+from support.packaging import package  # noqa: F401  (the session's one build of the installer)
 from support.settings import settings_for
 from support.vmic import VirtualMic
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPushButton
 
 from backend.app.models.enums import Role
@@ -257,3 +259,39 @@ async def test_backend_unreachable_at_sign_in_is_a_plain_message(
         await until(lambda: window.sign_in.message_label.text() != "")
     assert window.sign_in.message_label.text() == "The interview server cannot be reached."
     assert "Traceback" not in window.sign_in.message_label.text()
+
+
+@ON_QT_LOOP
+async def test_the_proctor_searches_and_launches_by_keyboard(
+    qtbot: object, api: Api, people: dict[str, Actor], tmp_path: Path
+) -> None:
+    other = api.make_user(Role.CANDIDATE, "Robin Other")
+    window = MainWindow("seat-9", "Leeds")
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.show()
+    window.activateWindow()
+    async with httpx.AsyncClient() as http:
+        flow = KioskFlow(
+            KioskApi(http, api.url), KioskConfig.from_mapping({}, "test"), tmp_path,
+            MicrophoneCapture,
+        )  # fmt: skip
+        FlowController(window, flow, [])
+        assert window.focusWidget() is window.locked.sign_in_button
+        QTest.keyClick(window.focusWidget(), Qt.Key.Key_Return)
+        assert window.focusWidget() is window.sign_in.email_edit
+        QTest.keyClicks(window.sign_in.email_edit, people["proctor"].email)
+        QTest.keyClick(window.sign_in.email_edit, Qt.Key.Key_Tab)
+        QTest.keyClicks(window.focusWidget(), people["proctor"].password)
+        QTest.keyClick(window.focusWidget(), Qt.Key.Key_Return)
+        await until(lambda: flow.state.screen is Screen.LAUNCH)
+        assert window.focusWidget() is window.launch.search_edit
+        QTest.keyClicks(window.launch.search_edit, "Robin Oth")
+        # The list the proctor sees is the search's result, and Launch takes its first row.
+        await until(lambda: window.launch.candidate_list.count() == 1, timeout=5)
+        assert window.launch.candidate_list.item(0).text() == f"Robin Other · {other.email}"
+        QTest.keyClick(window.launch.search_edit, Qt.Key.Key_Tab)
+        QTest.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
+        assert window.focusWidget() is window.launch.launch_button
+        QTest.keyClick(window.launch.launch_button, Qt.Key.Key_Return)
+        await until(lambda: flow.state.screen is Screen.CHOOSE)
+    assert window.choose.greeting_label.text() == "Hello, Robin Other"

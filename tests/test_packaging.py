@@ -23,89 +23,21 @@ import socket
 import sqlite3
 import subprocess
 import time
-import tomllib
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
+from support.packaging import ROOT, VERSION, Package, run
 from support.vmic import VirtualMic
 
 # Building takes most of the first test's time; pytest's default 120 s would stop it.
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
-ROOT = Path(__file__).resolve().parents[1]
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 BUNDLE_BUDGET_MB = 150
 DEB_BUDGET_MB = 60
 MB = 1_000_000
 CONFFILES = ["/etc/interview-kiosk/kiosk.toml", "/etc/interview-kiosk/backend.env"]
-
-
-@dataclass(frozen=True)
-class Package:
-    deb: Path
-    root: Path  # the .deb unpacked with dpkg-deb -x
-    control_dir: Path  # its DEBIAN/ (dpkg-deb -e)
-    build_seconds: float
-
-    @property
-    def bundle(self) -> Path:
-        return self.root / "opt" / "interview-kiosk"
-
-    def field(self, name: str) -> str:
-        return _run("dpkg-deb", "-f", str(self.deb), name).stdout.strip()
-
-    def depends(self) -> dict[str, str]:
-        """Depends as {package: version constraint or ""} (no alternatives are used)."""
-        found = {}
-        for item in self.field("Depends").split(","):
-            match = re.fullmatch(r"\s*([a-z0-9.+-]+)\s*(?:\((.+)\))?\s*", item)
-            assert match, f"cannot read Depends item {item!r}"
-            found[match[1]] = match[2] or ""
-        return found
-
-
-def _run(
-    *args: str, env: dict[str, str] | None = None, stdin: int | None = None, cwd: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        args, env=env, stdin=stdin, cwd=cwd, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
-    return result
-
-
-@pytest.fixture(scope="session")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Package]:
-    """The .deb built for this session, or the one IK_PACKAGE_DEB names (a CI job that ran
-    `make package` already tests that very artifact)."""
-    work = tmp_path_factory.mktemp("package")
-    given = os.environ.get("IK_PACKAGE_DEB")
-    build_seconds = 0.0
-    if given:
-        deb = Path(given).resolve()
-    else:
-        started = time.monotonic()
-        # Not dist/ and build/: a developer's `make package` may be running at the same time.
-        _run(
-            str(ROOT / "packaging" / "build-package.sh"),
-            str(work / "dist"),
-            env={**os.environ, "WORK": str(work / "build")},
-        )
-        build_seconds = time.monotonic() - started
-        shutil.rmtree(work / "build")
-        debs = list((work / "dist").glob("*.deb"))
-        assert len(debs) == 1, debs
-        deb = debs[0]
-    assert deb.name == f"interview-kiosk_{VERSION}_amd64.deb"
-    root, control_dir = work / "root", work / "control"
-    _run("dpkg-deb", "-x", str(deb), str(root))
-    _run("dpkg-deb", "-e", str(deb), str(control_dir))
-    yield Package(deb, root, control_dir, build_seconds)
-    shutil.rmtree(work)  # ~400 MB; pytest would keep three runs of it
 
 
 def _checks(stdout: str) -> dict[str, str]:
@@ -174,7 +106,7 @@ def _head_revision() -> str:
 
 def test_frozen_backend_migrates_a_new_database(package: Package, data_dir: Path) -> None:
     """Alembic loads migration scripts from files: they must be in the bundle, and found."""
-    result = _run(
+    result = run(
         *_frozen_backend(package, "migrate"),
         env={**os.environ, "IK_DATA_DIR": str(data_dir)},
     )
@@ -262,7 +194,7 @@ def test_conffiles_and_maintainer_scripts_allow_a_silent_install(package: Packag
         assert not re.search(r"debconf/confmodule|\bdb_(input|get|go)\b", code), name
         # Installing a kiosk workstation must never start (or enable) a server.
         assert not re.search(r"systemctl\s+(enable|start|restart|reenable)\b", code), name
-        _run("sh", "-n", str(package.control_dir / name))
+        run("sh", "-n", str(package.control_dir / name))
     # Data goes on purge only.
     postrm = scripts["postrm"]
     assert postrm.index("purge)") < postrm.index("rm -rf /var/lib/interview-kiosk")
@@ -282,7 +214,7 @@ def test_commands_desktop_entries_and_x_session(package: Package) -> None:
     assert "Exec=/usr/lib/interview-kiosk/kiosk-session" in session
     wrapper = root / "usr/lib/interview-kiosk/kiosk-session"
     assert os.access(wrapper, os.X_OK)
-    _run("sh", "-n", str(wrapper))
+    run("sh", "-n", str(wrapper))
     text = wrapper.read_text()
     assert "xset s off" in text and "interview-kiosk" in text
 
@@ -353,15 +285,15 @@ def test_every_system_library_the_bundle_needs_is_a_dependency(package: Package)
     needed: dict[str, str] = {}  # soname -> one file that needs it
     glibc: set[tuple[int, ...]] = set()
     for path in elf_files:
-        dynamic = _run("readelf", "-dW", str(path)).stdout
+        dynamic = run("readelf", "-dW", str(path)).stdout
         for soname in re.findall(r"\(NEEDED\).*\[(.+?)\]", dynamic):
             if soname not in in_bundle:
                 needed.setdefault(soname, str(path.relative_to(package.bundle)))
-        symbols = _run("objdump", "-T", str(path)).stdout
+        symbols = run("objdump", "-T", str(path)).stdout
         glibc |= {
             tuple(map(int, v.split("."))) for v in re.findall(r"GLIBC_(\d+(?:\.\d+)+)", symbols)
         }
-    cache = _run("ldconfig", "-p").stdout
+    cache = run("ldconfig", "-p").stdout
     owners: dict[str, str] = {}
     for soname, user in sorted(needed.items()):
         match = re.search(rf"^\s*{re.escape(soname)} \(libc6,x86-64\S*\) => (\S+)$", cache, re.M)
@@ -437,7 +369,7 @@ def _installed() -> bool:
 
 def _apt(*args: str) -> subprocess.CompletedProcess[str]:
     # stdin closed: a conffile prompt would read end-of-file and fail the install, not hang.
-    return _run(
+    return run(
         "apt-get",
         "-o",
         "Dpkg::Options::=--force-confold",
@@ -470,10 +402,10 @@ def test_silent_install_keeps_preseeded_config_and_upgrade_keeps_data(
         assert (etc / "backend.env").stat().st_mode & 0o777 == 0o600
         service_uid = pwd.getpwnam("interview-kiosk").pw_uid
         assert state.stat().st_uid == service_uid  # made by postinst for the service user
-        version = _run("interview-kiosk", "--version").stdout.strip()
+        version = run("interview-kiosk", "--version").stdout.strip()
         assert version == f"interview-kiosk {VERSION}"
         # docs/deployment.md's way to run an admin command as the service.
-        created = _run(
+        created = run(
             "runuser", "-u", "interview-kiosk", "--",
             "interview-backend", "create-user", "--email", "it@example.org", "--role", "admin",
             env={**os.environ, "IK_DATA_DIR": str(state), "IK_NEW_PASSWORD": "installed-ok-1"},
@@ -486,14 +418,14 @@ def test_silent_install_keeps_preseeded_config_and_upgrade_keeps_data(
         state.mkdir(exist_ok=True)
         (state / "keep-me").write_text("recordings live here")
         unpacked = tmp_path / "next"
-        _run("dpkg-deb", "-R", str(package.deb), str(unpacked))
+        run("dpkg-deb", "-R", str(package.deb), str(unpacked))
         control = unpacked / "DEBIAN/control"
         control.write_text(
             control.read_text().replace(f"Version: {VERSION}\n", f"Version: {VERSION}+upgrade\n")
         )
-        _run("dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "-b", str(unpacked), str(next_deb))
+        run("dpkg-deb", "--root-owner-group", "-Zgzip", "-z1", "-b", str(unpacked), str(next_deb))
         _apt("install", "-y", "--no-install-recommends", str(next_deb))
-        status = _run("dpkg-query", "-W", "-f=${Version}", "interview-kiosk").stdout
+        status = run("dpkg-query", "-W", "-f=${Version}", "interview-kiosk").stdout
         assert status == f"{VERSION}+upgrade"
         assert (etc / "kiosk.toml").read_text() == preseed
         assert (etc / "backend.env").read_text() == "IK_PLANNED_QUESTIONS=7\n"

@@ -16,6 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QPushButton
 from qasync import asyncSlot
 
+from kiosk.core.api_client import CandidateSummary
 from kiosk.core.errors import KioskError
 from kiosk.core.flow import KioskFlow, Screen
 from kiosk.core.streamer import StreamState
@@ -51,6 +52,7 @@ class FlowController(QObject):
         self._done_seconds = done_seconds
         self._on_exit = on_exit
         self._answer_started = time.monotonic()
+        self._shown_candidates: list[CandidateSummary] | None = None
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(300)
@@ -92,6 +94,7 @@ class FlowController(QObject):
         self._lock_timer.timeout.connect(self._on_lock)
         flow.subscribe(self.render)
         self.render()
+        self._entered(flow.state.screen)  # the first screen is already up: focus it
 
     # --- running flow actions ------------------------------------------------------------------
 
@@ -101,6 +104,9 @@ class FlowController(QObject):
         buttons: list[QPushButton],
         action: Callable[[], Awaitable[object]],
     ) -> None:
+        # Disabling the focused button moves Qt's focus along; put it back afterwards so a
+        # keyboard user stays where they were (unless the action moved to another screen).
+        focused = QApplication.focusWidget()
         for button in buttons:
             button.setEnabled(False)
         screen.show_message("")
@@ -114,6 +120,8 @@ class FlowController(QObject):
         finally:
             for button in buttons:
                 button.setEnabled(True)
+            if focused is not None and focused.isVisible() and focused.isEnabled():
+                focused.setFocus()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in INPUT_EVENTS:
@@ -263,6 +271,8 @@ class FlowController(QObject):
             w.stack.setCurrentWidget(view)
             view.show_message("")
             self._entered(screen)
+        if screen is Screen.LAUNCH and state.candidates is not self._shown_candidates:
+            self._show_candidates()
         if screen is Screen.MIC_CHECK:
             w.mic_check.level_meter.setValue(meter_percent(state.mic_level_dbfs))
             if state.mic_result is not None:
@@ -288,7 +298,7 @@ class FlowController(QObject):
         """Fill a screen once, when it comes up."""
         w, state = self._window, self._flow.state
         if screen is Screen.LAUNCH:
-            w.launch.show_candidates([f"{c.full_name} · {c.email}" for c in state.candidates])
+            self._show_candidates()
             w.launch.show_resume(state.resumable[0].label if state.resumable else "")
         elif screen is Screen.CHOOSE:
             name = state.candidate.full_name if state.candidate else ""
@@ -318,6 +328,22 @@ class FlowController(QObject):
             self._lock_timer.stop()
         elif screen is Screen.PAUSED:
             self._window.paused.clear()
+
+        # Where the keyboard starts on each screen.
+        first = {
+            Screen.LOCKED: w.locked.sign_in_button, Screen.SIGN_IN: w.sign_in.email_edit,
+            Screen.LAUNCH: w.launch.search_edit, Screen.CHOOSE: w.choose.application_list,
+            Screen.MIC_CHECK: w.mic_check.check_button, Screen.INTERVIEW: w.interview.next_button,
+            Screen.EXIT_PIN: w.exit_pin.pin_edit, Screen.PAUSED: w.paused.email_edit,
+        }.get(screen)  # fmt: skip
+        if first is not None:
+            first.setFocus()
+
+    def _show_candidates(self) -> None:
+        """The list the proctor picks from is always the latest search's result."""
+        candidates = self._flow.state.candidates
+        self._shown_candidates = candidates
+        self._window.launch.show_candidates([f"{c.full_name} · {c.email}" for c in candidates])
 
     def _tick(self) -> None:
         self._flow.check_idle()

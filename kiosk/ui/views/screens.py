@@ -1,7 +1,8 @@
 """One view per screen of the flow. Layout only: no decisions, no network, no timers.
 
 Every interactive widget has an accessible name, and each screen is usable by keyboard alone
-(tab order follows the layout; the default button answers Enter).
+(tab order follows the layout; Return or Space presses the focused button, and Return in a
+form's last field submits it). The controller puts the focus where each screen starts.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def _button(text: str, name: str, icon_name: str = "", icon_color: str = "#1f232
     button.setAccessibleName(text)
     button.setMinimumHeight(44)
     button.setFont(_font(14))
+    # Return presses the focused button, as Space does (Qt does that only inside dialogs).
+    button.setAutoDefault(True)
     if icon_name:
         button.setIcon(icon(icon_name, icon_color))
         button.setIconSize(QSize(22, 22))
