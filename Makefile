@@ -19,7 +19,7 @@ TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xa
 	binutils
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package
+.PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,12 @@ pytest-postgres: test-system-deps $(INSTALLED) ## The backend API tests again, o
 	IK_REQUIRE_VMIC=1 $(BIN)/pytest tests/api --backend-db=postgres $(PYTEST_ARGS)
 
 test: test-system-deps $(INSTALLED) lint typecheck pytest pytest-postgres ## Everything CI runs
+
+# The API fuzzed for longer than make test does (10 examples per operation and caller there).
+FUZZ_EXAMPLES ?= 100
+fuzz: test-system-deps $(INSTALLED) ## Fuzz the live API longer, SQLite then PostgreSQL (FUZZ_EXAMPLES=)
+	IK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz_openapi.py $(PYTEST_ARGS)
+	IK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz_openapi.py --backend-db=postgres $(PYTEST_ARGS)
 
 screenshots: test-system-deps $(INSTALLED) ## Refresh docs/screenshots (every screen, on Xvfb)
 	IK_SCREENSHOT_DIR=docs/screenshots IK_REQUIRE_VMIC=1 $(BIN)/pytest tests/test_screenshots.py

@@ -35,6 +35,12 @@ FATAL_STATUSES = {
 }
 FIRST_RETRY_SECONDS = 0.25
 MAX_RETRY_SECONDS = 5.0
+# At most this much audio is sent and not yet acknowledged. Without a cap a slow uplink
+# queues the whole backlog in socket buffers, the pong waits behind it, and the server drops
+# a link that is delivering audio (its 20 s ping timeout; measured: after ~40 s at half real
+# time). 4 s stays under 20 s of link time down to a fifth of real time, and with acks every
+# 0.25 s still lets a reconnect catch up at up to 16x real time.
+MAX_IN_FLIGHT_SECONDS = 4.0
 
 
 class StreamState(StrEnum):
@@ -69,6 +75,7 @@ class AudioStreamer:
         self._kiosk_id = kiosk_id
         self._client_version = client_version
         self.sample_rate = spool.info.sample_rate
+        self._max_in_flight = int(MAX_IN_FLIGHT_SECONDS * self.sample_rate) * 2
         self.ws_url = spool.info.ws_url
         self.interview_id = spool.info.interview_id
         # Unacknowledged audio, from stream offset self.acked on (a restart reloads the spool).
@@ -245,19 +252,25 @@ class AudioStreamer:
         del self._pending[: offset - self.acked]
         self.acked = offset
         self._spool.acknowledge(offset)
+        self._wake.set()  # room in the window again
 
     async def _send_loop(self, websocket: ClientConnection) -> None:
         while True:
             self._wake.clear()
             while self._sent < self.captured_end:
                 start = self._sent - self.acked
-                chunk = bytes(self._pending[start : start + MAX_FRAME_AUDIO])
+                room = self._max_in_flight - start
+                if room <= 0:
+                    break  # wait for an ack (it sets _wake)
+                chunk = bytes(self._pending[start : start + min(MAX_FRAME_AUDIO, room)])
                 await websocket.send(HEADER.pack(self._sent) + chunk)
                 self._sent += len(chunk)
-            if self._answer_done_for is not None and not self._answer_done_sent:
+            caught_up = self._sent == self.captured_end
+            # answer_done marks the end of the answer's audio: only after all of it is sent.
+            if caught_up and self._answer_done_for is not None and not self._answer_done_sent:
                 self._answer_done_sent = True
                 await websocket.send(json.dumps({"type": "answer_done"}))
-            if self._end_requested and not self._end_sent and self._sent == self.captured_end:
+            if self._end_requested and not self._end_sent and caught_up:
                 self._end_sent = True
                 await websocket.send(json.dumps({"type": "end"}))
             await self._wake.wait()

@@ -1,10 +1,18 @@
 """A TCP proxy on loopback that a test can cut: every open connection is aborted (RST), as a
-network blip or a pulled cable would, while new connections are still accepted."""
+network blip or a pulled cable would, while new connections are still accepted.
+
+It can also throttle the client-to-server direction (``throttle``), as a congested uplink
+would: bytes beyond the limit wait in the proxy and in the kernel's socket buffers, so the
+sender sees backpressure rather than loss."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+
+# While throttled, bytes are forwarded in slices of this much link time, so the pace is smooth
+# and a lifted limit takes effect at once rather than after a large slice.
+_SLICE_SECONDS = 0.02
 
 
 class CuttableProxy:
@@ -14,6 +22,10 @@ class CuttableProxy:
         self.cuts = 0
         # While True, new connections are refused as well (see go_down).
         self.down = False
+        # Client-to-server bytes per second, shared by every connection (one link); None: no limit.
+        self.rate: float | None = None
+        self.forwarded_up = 0  # client-to-server bytes delivered to the target
+        self._link_free_at = 0.0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
 
@@ -33,16 +45,49 @@ class CuttableProxy:
             return
         self._writers |= {writer, up_writer}
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter, up: bool) -> None:
             with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
+                while data := await src.read(self._read_size(up)):
+                    while data:
+                        size = await self._pace(len(data)) if up else len(data)
+                        dst.write(data[:size])
+                        await dst.drain()
+                        data = data[size:]
+                        if up:
+                            self.forwarded_up += size
             with contextlib.suppress(OSError):
                 dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(pipe(reader, up_writer, True), pipe(up_reader, writer, False))
         self._writers -= {writer, up_writer}
+
+    def _read_size(self, up: bool) -> int:
+        # A throttled link takes little at a time: the rest waits in the kernel's buffers,
+        # where the sender feels the backpressure, not in this process.
+        if up and self.rate is not None:
+            return max(2, int(self.rate * _SLICE_SECONDS))
+        return 65536
+
+    async def _pace(self, available: int) -> int:
+        """How many of ``available`` bytes to forward now, after waiting for the link time
+        they take at the current rate (no wait without a limit)."""
+        rate = self.rate
+        if rate is None:
+            return available
+        size = min(available, max(2, int(rate * _SLICE_SECONDS)))
+        loop = asyncio.get_running_loop()
+        # A link that sat idle does not bank the time; one that lost a little to a late
+        # wake-up may make up one slice of it, so the rate holds on a busy machine.
+        start = max(loop.time() - _SLICE_SECONDS, self._link_free_at)
+        self._link_free_at = start + size / rate
+        await asyncio.sleep(self._link_free_at - loop.time())
+        return size
+
+    def throttle(self, bytes_per_second: float | None) -> None:
+        """Limit the client-to-server direction to ``bytes_per_second`` (None lifts it)."""
+        assert bytes_per_second is None or bytes_per_second > 0
+        self.rate = bytes_per_second
+        self._link_free_at = 0.0
 
     @property
     def connections(self) -> int:

@@ -9,7 +9,13 @@ from backend.app.services.health import check_health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthResponse)
+@router.get(
+    "/health",
+    response_model=HealthResponse,
+    responses={
+        503: {"model": HealthResponse, "description": "The database is unreachable or behind"}
+    },
+)
 async def health(request: Request, response: Response, engine: EngineDep) -> HealthResponse:
     """Liveness and readiness: 200 when the database is reachable and migrated, else 503."""
     result = await check_health(engine, request.app.state.schema_head)

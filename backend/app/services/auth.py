@@ -94,7 +94,10 @@ async def login(
     valid = await security.verify_password(user.password_hash if user else None, password)
     if user is None or not valid or not user.is_active:
         await users.record_failure(session, email, now)
-        audit.record(session, user.id if user else None, "login_failed", "user", email)
+        # The address goes in the details: the subject column holds ids (64 characters), and
+        # an unknown address may be as long as the 254 characters sign-in accepts.
+        user_id = user.id if user else None
+        audit.record(session, user_id, "login_failed", "user", user_id, email=email)
         await session.commit()
         raise Unauthorized(messages.BAD_CREDENTIALS)
     await users.clear_failures(session, email)

@@ -7,7 +7,9 @@ from fastapi import APIRouter, Query, status
 from fastapi.responses import StreamingResponse
 
 from backend.app.api.deps import CatalogDep, CurrentPrincipal, SessionDep, SettingsDep, WsBaseUrl
+from backend.app.api.responses import refusals
 from backend.app.models.enums import InterviewStatus
+from backend.app.schemas.base import NO_NUL_PATTERN
 from backend.app.schemas.interviews import (
     InterviewDetail,
     InterviewRead,
@@ -25,7 +27,10 @@ planning_router = APIRouter(prefix="/interviews", tags=["interview planning"])
 
 
 @planning_router.post(
-    "/plan", response_model=PlanningStatusResponse, status_code=status.HTTP_201_CREATED
+    "/plan",
+    response_model=PlanningStatusResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(400, 401, 403, 404),
 )
 async def plan(
     body: InterviewStartRequest,
@@ -40,7 +45,11 @@ async def plan(
     return interviews.planning_status(interview, ws_base_url)
 
 
-@planning_router.get("/{interview_id}/plan", response_model=PlanningStatusResponse)
+@planning_router.get(
+    "/{interview_id}/plan",
+    response_model=PlanningStatusResponse,
+    responses=refusals(401, 403, 404),
+)
 async def get_plan(
     interview_id: uuid.UUID,
     session: SessionDep,
@@ -51,7 +60,12 @@ async def get_plan(
     return interviews.planning_status(interview, ws_base_url)
 
 
-@router.post("/start", response_model=InterviewStartResponse, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/start",
+    response_model=InterviewStartResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(400, 401, 403, 404),
+)
 async def start(
     body: InterviewStartRequest,
     session: SessionDep,
@@ -70,12 +84,12 @@ async def start(
     )
 
 
-@router.get("", response_model=list[InterviewRead])
+@router.get("", response_model=list[InterviewRead], responses=refusals(401))
 async def list_interviews(
     session: SessionDep,
     principal: CurrentPrincipal,
     status_filter: Annotated[InterviewStatus | None, Query(alias="status")] = None,
-    kiosk_id: Annotated[str | None, Query(max_length=100)] = None,
+    kiosk_id: Annotated[str | None, Query(max_length=100, pattern=NO_NUL_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[InterviewRead]:
     """The caller's interviews; proctors and admins see everyone's."""
@@ -86,7 +100,10 @@ async def list_interviews(
 @router.get(
     "/{interview_id}/recording",
     response_class=StreamingResponse,
-    responses={200: {"content": {"audio/wav": {}}, "description": "the recording as WAV"}},
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "the recording as WAV"},
+        **refusals(401, 403, 404),
+    },
 )
 async def recording(
     interview_id: uuid.UUID,
@@ -105,7 +122,11 @@ async def recording(
     )
 
 
-@router.post("/{interview_id}/preflight", response_model=InterviewDetail)
+@router.post(
+    "/{interview_id}/preflight",
+    response_model=InterviewDetail,
+    responses=refusals(400, 401, 403, 404, 409),
+)
 async def preflight(
     interview_id: uuid.UUID,
     body: PreflightRequest,
@@ -117,7 +138,7 @@ async def preflight(
     return interviews.interview_detail(interview)
 
 
-@router.get("/{interview_id}", response_model=InterviewDetail)
+@router.get("/{interview_id}", response_model=InterviewDetail, responses=refusals(401, 403, 404))
 async def get(
     interview_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> InterviewDetail:

@@ -5,27 +5,35 @@ import uuid
 from fastapi import APIRouter, status
 
 from backend.app.api.deps import CurrentPrincipal, SessionDep
+from backend.app.api.responses import refusals
 from backend.app.schemas.jobs import JobPostingCreate, JobPostingRead, JobPostingUpdate
 from backend.app.services import postings
 
 router = APIRouter(prefix="/job-postings", tags=["job postings"])
 
 
-@router.get("", response_model=list[JobPostingRead])
+@router.get("", response_model=list[JobPostingRead], responses=refusals(401))
 async def list_active(session: SessionDep, principal: CurrentPrincipal) -> list[JobPostingRead]:
     return [
         JobPostingRead.model_validate(p) for p in await postings.list_active(session, principal)
     ]
 
 
-@router.post("", response_model=JobPostingRead, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=JobPostingRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(400, 401, 403),
+)
 async def create(
     body: JobPostingCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> JobPostingRead:
     return JobPostingRead.model_validate(await postings.create(session, principal, body))
 
 
-@router.patch("/{posting_id}", response_model=JobPostingRead)
+@router.patch(
+    "/{posting_id}", response_model=JobPostingRead, responses=refusals(400, 401, 403, 404)
+)
 async def update(
     posting_id: uuid.UUID, body: JobPostingUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> JobPostingRead:

@@ -5,24 +5,31 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from backend.app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from backend.app.api.responses import refusals
+from backend.app.schemas.base import NO_NUL_PATTERN
 from backend.app.schemas.proctor import CandidateRead, SessionLaunchRequest, SessionLaunchResponse
 from backend.app.services import proctor
 
 router = APIRouter(prefix="/proctor", tags=["proctor"])
 
 
-@router.get("/candidates", response_model=list[CandidateRead])
+@router.get("/candidates", response_model=list[CandidateRead], responses=refusals(401, 403))
 async def candidates(
     session: SessionDep,
     principal: CurrentPrincipal,
-    query: Annotated[str, Query(max_length=200)] = "",
+    query: Annotated[str, Query(max_length=200, pattern=NO_NUL_PATTERN)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[CandidateRead]:
     found = await proctor.find_candidates(session, principal, query, limit)
     return [CandidateRead.model_validate(c) for c in found]
 
 
-@router.post("/sessions", response_model=SessionLaunchResponse, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/sessions",
+    response_model=SessionLaunchResponse,
+    status_code=status.HTTP_201_CREATED,
+    responses=refusals(400, 401, 403, 404),
+)
 async def launch(
     body: SessionLaunchRequest,
     session: SessionDep,
