@@ -19,7 +19,7 @@ TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xa
 	binutils
 
 .DEFAULT_GOAL := help
-.PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz
+.PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz bench bench-quick
 
 help: ## List the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,13 @@ pytest-postgres: test-system-deps $(INSTALLED) ## The backend API tests again, o
 	IK_REQUIRE_VMIC=1 $(BIN)/pytest tests/api --backend-db=postgres $(PYTEST_ARGS)
 
 test: test-system-deps $(INSTALLED) lint typecheck pytest pytest-postgres ## Everything CI runs
+
+bench-quick: $(INSTALLED) ## Stream-capacity benchmark, small (N 5,10; ~30 s); JSON in benchmarks/results/
+	$(BIN)/python benchmarks/stream_capacity.py --quick
+
+bench: $(INSTALLED) ## Stream-capacity benchmark, the full N ladder (minutes; a quiet machine), then docs/benchmarks.md
+	$(BIN)/python benchmarks/stream_capacity.py
+	$(BIN)/python benchmarks/report.py --out docs/benchmarks.md
 
 # The API fuzzed for longer than make test does (10 examples per operation and caller there).
 FUZZ_EXAMPLES ?= 100

@@ -253,7 +253,7 @@ class KioskFlow:
         self.state.candidate = self._session.candidate
         self.state.resumable = []
         self._refresh_devices()
-        await self._begin_streaming(Spool(self._spool_dir, item.info))
+        await self._begin_streaming(await self._open_spool(item.info))
 
     # --- choosing, checking the microphone -----------------------------------------------------
 
@@ -354,7 +354,12 @@ class KioskFlow:
         info = SpoolInfo(
             planned.interview_id, planned.ws_url, 16000, candidate.email, candidate.full_name
         )
-        await self._begin_streaming(Spool(self._spool_dir, info))
+        await self._begin_streaming(await self._open_spool(info))
+
+    async def _open_spool(self, info: SpoolInfo) -> Spool:
+        # Opening writes and fsyncs the journal's metadata: tens of milliseconds on a busy
+        # disk, more than once over 100 ms measured. Not on the GUI thread.
+        return await asyncio.to_thread(Spool, self._spool_dir, info)
 
     async def _begin_streaming(self, spool: Spool) -> None:
         """Capture into ``spool`` and stream it, then show the server's current question."""

@@ -1,0 +1,499 @@
+"""Stream capacity: how many kiosks can stream audio at once to one backend process.
+
+This process is the load generator. For each N it starts a fresh server process (so CPU and
+peak RSS belong to that step alone), opens N simulated kiosks, each a real WebSocket speaking
+protocol v1 (docs/protocol.md) and sending 16 kHz mono PCM in 20 ms frames at real-time pace,
+then ends every stream and compares what was sent with what the server says is durable.
+
+The same load runs against benchmarks/reference_server.py, a bare `websockets` server that
+only appends, fsyncs and acks, so our capacity can be read as a ratio of a bare machine's.
+
+A step "holds" when every kiosk finished, loss is 0 and ack-lag p99 <= 500 ms. The headline is
+the largest N that holds. This is a measurement, not a test: it reports and exits 0.
+
+    .venv/bin/python benchmarks/stream_capacity.py --quick   # N 5, 10; a few seconds each
+    .venv/bin/python benchmarks/stream_capacity.py           # N 25..800, ~25 s per step
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+REFERENCE_SERVER = Path(__file__).resolve().parent / "reference_server.py"
+
+SAMPLE_RATE = 16000
+FRAME_SECONDS = 0.020
+FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * 2  # 640: 320 samples of pcm_s16le
+HEADER = struct.Struct(">Q")
+P99_LIMIT_MS = 500.0
+FULL_LADDER = [25, 50, 100, 200, 400, 800]
+QUICK_LADDER = [5, 10]
+# Informational only: lag after each kiosk's first second, when N connections have just opened
+# at once. The verdict uses every frame, as the issue asks.
+WARMUP_FRAMES = int(1.0 / FRAME_SECONDS)
+HELLO = json.dumps(
+    {
+        "type": "hello",
+        "protocol": 1,
+        "audio": {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE, "channels": 1},
+        "kiosk_id": "bench",
+        "client_version": "bench",
+    }
+)
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# --- the server under test, in a process of its own -------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    # Fields 14 and 15 (utime, stime) counted after the ")" that ends the command name.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def _reset_peak_rss(pid: int) -> bool:
+    # Writing 5 to clear_refs resets VmHWM, so the peak excludes setup (argon2 for N users).
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+class Server:
+    """One server process: ours (`interview-backend serve`) or the reference."""
+
+    def __init__(self, kind: str, workdir: Path) -> None:
+        self.kind = kind
+        self.port = _free_port()
+        self.data_dir = workdir / f"{kind}-{self.port}"
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ)
+        if kind == "ours":
+            env |= {"IK_DATA_DIR": str(self.data_dir), "IK_LOG_LEVEL": "warning"}
+            env.pop("IK_DATABASE_URL", None)  # always the temp SQLite, never a real database
+            command = [str(ROOT / ".venv/bin/interview-backend"), "serve"]
+            command += ["--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            command = [sys.executable, str(REFERENCE_SERVER), "--port", str(self.port)]
+            command += ["--data-dir", str(self.data_dir)]
+        self.log = (workdir / f"{kind}-{self.port}.log").open("wb")
+        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def wait_listening(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.kind} server exited; see {self.log.name}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.kind} server did not listen within {timeout} s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+# --- setup: N candidates and N interviews (not measured) ---------------------------------------
+
+
+@dataclass
+class Target:
+    url: str
+    headers: dict[str, str]
+
+
+async def _one_interview(http: httpx.AsyncClient, limit: asyncio.Semaphore) -> Target:
+    email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+    password = f"pw-{uuid.uuid4().hex}"
+    async with limit:
+        registered = await http.post(
+            "/api/v1/auth/register",
+            json={"email": email, "password": password, "full_name": "Bench Kiosk"},
+        )
+        registered.raise_for_status()
+        login = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
+        login.raise_for_status()
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        planned = await http.post(
+            "/api/v1/interviews/plan", headers=headers, json={"role_type": "python"}
+        )
+        planned.raise_for_status()
+    return Target(planned.json()["ws_url"], headers)
+
+
+async def make_targets(server: Server, n: int) -> list[Target]:
+    if server.kind == "reference":
+        url = f"ws://127.0.0.1:{server.port}/ws/interviews/"
+        return [Target(url + str(uuid.uuid4()), {}) for _ in range(n)]
+    # argon2 dominates (~0.15 s a user, on the server's thread pool); a few requests in flight
+    # keep both cores busy without queueing hundreds of hashes at once.
+    limit = asyncio.Semaphore(max(2, os.cpu_count() or 2))
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as http:
+        return list(await asyncio.gather(*(_one_interview(http, limit) for _ in range(n))))
+
+
+# --- the load: one simulated kiosk ---------------------------------------------------------------
+
+
+@dataclass
+class KioskResult:
+    sent_bytes: int = 0
+    durable_bytes: int = 0
+    sha_match: bool = False
+    lags_ms: list[float] = field(default_factory=list)
+    steady_lags_ms: list[float] = field(default_factory=list)  # frames after the warm-up
+    late_ms: list[float] = field(default_factory=list)  # how far behind schedule each send was
+    error: str | None = None
+
+
+async def kiosk(target: Target, audio: bytes, frames: int, start_at: float) -> KioskResult:
+    result = KioskResult()
+    sent_at: list[float] = []
+    digest = hashlib.sha256()
+    try:
+        async with connect(
+            target.url, additional_headers=target.headers, open_timeout=30, max_size=1 << 20
+        ) as ws:
+            await ws.send(HELLO)
+            while json.loads(await asyncio.wait_for(ws.recv(), 30)).get("type") != "ready":
+                pass
+
+            async def send_frames() -> None:
+                # Paced against the monotonic clock from a fixed start: a late frame does not
+                # push the later ones back, just as a real microphone keeps producing.
+                for k in range(frames):
+                    due = start_at + k * FRAME_SECONDS
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        await asyncio.sleep(delay)
+                    offset = k * FRAME_BYTES
+                    pcm = audio[offset % len(audio) :][:FRAME_BYTES]
+                    now = time.monotonic()
+                    result.late_ms.append(max(0.0, now - due) * 1000)
+                    sent_at.append(now)
+                    digest.update(pcm)
+                    await ws.send(HEADER.pack(offset) + pcm)
+                    result.sent_bytes += len(pcm)
+                await ws.send(json.dumps({"type": "end"}))
+
+            sender = asyncio.create_task(send_frames())
+            covered = 0  # frames whose every byte an ack has covered
+            try:
+                while True:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                    kind = message.get("type")
+                    if kind == "ack":
+                        now = time.monotonic()
+                        acked = int(message["offset"])
+                        while covered < len(sent_at) and (covered + 1) * FRAME_BYTES <= acked:
+                            lag_ms = (now - sent_at[covered]) * 1000
+                            result.lags_ms.append(lag_ms)
+                            if covered >= WARMUP_FRAMES:
+                                result.steady_lags_ms.append(lag_ms)
+                            covered += 1
+                    elif kind == "completed":
+                        result.durable_bytes = int(message["audio_bytes"])
+                        result.sha_match = message["sha256"] == digest.hexdigest()
+                        break
+                    elif kind == "error":
+                        result.error = f"server error: {message}"
+                        break
+                    # Other types (questions, speech events) are ignored, as the protocol says.
+            finally:
+                if not sender.done():
+                    sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sender
+    except Exception as exc:  # a failed kiosk is a result, not a crash of the benchmark
+        result.error = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+# --- one step: N kiosks against one fresh server ---------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1], 1)
+
+
+async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str, Any]:
+    server = Server(kind, workdir)
+    try:
+        server.wait_listening()
+        targets = await make_targets(server, n)
+        peak_reset = _reset_peak_rss(server.pid)
+        frames = int(seconds / FRAME_SECONDS)
+        audio = os.urandom(SAMPLE_RATE * 2)  # one second of noise, cycled: incompressible
+        # Kiosks start spread over one frame period, as real ones would not tick in lockstep.
+        start = time.monotonic() + 1.0
+        cpu0, client_cpu0, wall0 = _cpu_seconds(server.pid), time.process_time(), start
+        rss_max = 0
+
+        async def sample_rss() -> None:
+            nonlocal rss_max
+            while True:
+                rss_max = max(rss_max, _status_kib(server.pid, "VmRSS"))
+                await asyncio.sleep(0.25)
+
+        sampler = asyncio.create_task(sample_rss())
+        spread = FRAME_SECONDS / n
+        runs = [kiosk(t, audio, frames, start + i * spread) for i, t in enumerate(targets)]
+        results = await asyncio.gather(*runs)
+        sampler.cancel()
+        wall = time.monotonic() - wall0
+        cpu = _cpu_seconds(server.pid) - cpu0
+        client_cpu = time.process_time() - client_cpu0
+        hwm = _status_kib(server.pid, "VmHWM")
+    finally:
+        server.stop()
+
+    lags = [lag for r in results for lag in r.lags_ms]
+    steady = [lag for r in results for lag in r.steady_lags_ms]
+    late = [ms for r in results for ms in r.late_ms]
+    sent = sum(r.sent_bytes for r in results)
+    durable = sum(r.durable_bytes for r in results)
+    errors = [r.error for r in results if r.error]
+    p99 = _percentile(lags, 99)
+    row = {
+        "server": kind,
+        "n": n,
+        "seconds_per_kiosk": round(frames * FRAME_SECONDS, 2),
+        "sent_bytes": sent,
+        "durable_bytes": durable,
+        "loss_bytes": sent - durable,
+        "sha256_mismatches": sum(1 for r in results if not r.error and not r.sha_match),
+        "kiosk_errors": len(errors),
+        "first_errors": errors[:3],
+        "ack_lag_ms": {"p50": _percentile(lags, 50), "p99": p99, "max": _round(lags, max)},
+        "ack_lag_after_first_second_ms": {
+            "p50": _percentile(steady, 50),
+            "p99": _percentile(steady, 99),
+        },
+        "frames_acked": len(lags),
+        "client_send_late_ms": {"p50": _percentile(late, 50), "p99": _percentile(late, 99)},
+        "server_cpu_seconds": round(cpu, 2),
+        "server_cpu_percent": round(100 * cpu / wall, 1),  # 100 = one core busy
+        "server_peak_rss_mib": round((hwm if peak_reset else rss_max) / 1024, 1),
+        "peak_rss_source": "VmHWM after clear_refs" if peak_reset else "max sampled VmRSS",
+        "client_cpu_percent": round(100 * client_cpu / wall, 1),
+        "wall_seconds": round(wall, 2),
+    }
+    row["holds"] = (
+        not errors
+        and row["loss_bytes"] == 0
+        and row["sha256_mismatches"] == 0
+        and p99 is not None
+        and p99 <= P99_LIMIT_MS
+    )
+    return row
+
+
+def _round(values: list[float], fn: Any) -> float | None:
+    return round(fn(values), 1) if values else None
+
+
+# --- the run --------------------------------------------------------------------------------------
+
+
+def _machine() -> dict[str, Any]:
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": list(os.getloadavg()),
+    }
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def capacity(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Largest N that held, and whether the ladder ever broke (if not, it is a lower bound)."""
+    held = [r["n"] for r in rows if r["holds"]]
+    broke = any(not r["holds"] for r in rows)
+    return {"n": max(held) if held else 0, "broke": broke, "lower_bound": not broke}
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    head = (
+        f"{'server':<10}{'N':>5}{'sent KiB':>11}{'durable KiB':>13}{'loss':>6}{'sha':>5}"
+        f"{'err':>5}{'lag p50':>9}{'lag p99':>9}{'p99>1s':>8}{'cpu %':>7}{'rss MiB':>9}"
+        f"{'late p99':>10}  holds"
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        lag = r["ack_lag_ms"]
+        print(
+            f"{r['server']:<10}{r['n']:>5}{r['sent_bytes'] / 1024:>11.0f}"
+            f"{r['durable_bytes'] / 1024:>13.0f}{r['loss_bytes']:>6}{r['sha256_mismatches']:>5}"
+            f"{r['kiosk_errors']:>5}{_ms(lag['p50']):>9}{_ms(lag['p99']):>9}"
+            f"{_ms(r['ack_lag_after_first_second_ms']['p99']):>8}"
+            f"{r['server_cpu_percent']:>7.1f}{r['server_peak_rss_mib']:>9.1f}"
+            f"{_ms(r['client_send_late_ms']['p99']):>10}  {'yes' if r['holds'] else 'NO'}"
+        )
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+async def run(ladder: list[int], seconds: float, servers: list[str]) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    broken: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="ik-bench-") as tmp:
+        for n in ladder:
+            # Interleaved per N, so a drift in background load hits both servers alike.
+            for kind in servers:
+                if kind in broken:
+                    continue
+                print(f"  {kind} N={n} ...", file=sys.stderr, flush=True)
+                row = await run_step(kind, n, seconds, Path(tmp))
+                rows.append(row)
+                if not row["holds"]:
+                    broken.add(kind)
+            if broken >= set(servers):
+                break
+    return {"rows": rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Stream capacity benchmark (protocol v1).")
+    parser.add_argument("--quick", action="store_true", help="N 5 and 10, a few seconds each")
+    parser.add_argument("--n", type=int, nargs="+", help="the N ladder (default by mode)")
+    parser.add_argument("--seconds", type=float, help="audio seconds per kiosk per step")
+    parser.add_argument(
+        "--servers", nargs="+", choices=["ours", "reference"], default=["reference", "ours"]
+    )
+    parser.add_argument("--out", type=Path, help="results file (default benchmarks/results/)")
+    args = parser.parse_args()
+    ladder = args.n or (QUICK_LADDER if args.quick else FULL_LADDER)
+    seconds = args.seconds or (3.0 if args.quick else 25.0)
+
+    # 800 kiosks need 800+ sockets here and in the server (which inherits the limit); the
+    # common soft limit of 1024 would break the ladder for a reason that is not the server's.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    started = datetime.now(UTC)
+    outcome = asyncio.run(run(ladder, seconds, args.servers))
+    rows = outcome["rows"]
+    summary: dict[str, Any] = {
+        kind: capacity([r for r in rows if r["server"] == kind]) for kind in args.servers
+    }
+    if "ours" in summary and "reference" in summary and summary["reference"]["n"]:
+        ours, ref = summary["ours"], summary["reference"]
+        summary["ratio_ours_to_reference"] = round(ours["n"] / ref["n"], 3)
+        # A server that never broke has a capacity of at least its N, so the ratio is only
+        # exact when both broke; say which way it can be off.
+        if ours["broke"] and ref["broke"]:
+            note = "both broke within the ladder (at the ladder's resolution)"
+        elif ours["broke"]:
+            note = "upper bound: the reference never broke"
+        elif ref["broke"]:
+            note = "lower bound: ours never broke"
+        else:
+            note = "indeterminate: neither broke; extend the ladder"
+        summary["ratio_note"] = note
+    report = {
+        "benchmark": "stream_capacity",
+        "mode": "quick" if args.quick else "full",
+        "date": started.isoformat(timespec="seconds"),
+        "git_commit": _git_commit(),
+        "machine": _machine(),
+        "params": {
+            "ladder": ladder,
+            "seconds_per_kiosk": seconds,
+            "frame_ms": FRAME_SECONDS * 1000,
+            "frame_audio_bytes": FRAME_BYTES,
+            "sample_rate": SAMPLE_RATE,
+            "p99_limit_ms": P99_LIMIT_MS,
+            "holds_means": "no kiosk error, loss 0, sha256 match, ack-lag p99 <= 500 ms",
+        },
+        "summary": summary,
+        "rows": rows,
+    }
+    out = args.out or RESULTS_DIR / f"stream_capacity-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+    print_table(rows)
+    for kind, cap in summary.items():
+        if isinstance(cap, dict):
+            bound = " (never broke: a lower bound)" if cap["lower_bound"] else ""
+            print(f"capacity {kind}: N = {cap['n']}{bound}")
+    if "ratio_ours_to_reference" in summary:
+        ratio, note = summary["ratio_ours_to_reference"], summary["ratio_note"]
+        print(f"ours / reference: {ratio} ({note})")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
