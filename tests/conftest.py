@@ -16,7 +16,7 @@ import pytest
 
 from backend.app.core.config import Settings
 from backend.app.server import BackgroundServer
-from support.api import Api
+from support.api import Actor, Api
 from support.packaging import package  # noqa: F401  (the session's one build of the installer)
 from support.settings import settings_for
 from support.vmic import VirtualMic
@@ -125,6 +125,18 @@ def api(backend_server: BackgroundServer) -> Iterator[Api]:
         yield client
     finally:
         client.http.close()
+
+
+@pytest.fixture
+def people(api: Api) -> dict[str, Actor]:
+    """The three people of a kiosk session, with fresh passwords and sign-in tokens."""
+    from backend.app.models.enums import Role
+
+    return {
+        "proctor": api.make_user(Role.PROCTOR, "Pat Proctor"),
+        "candidate": api.make_user(Role.CANDIDATE, "Casey Candidate"),
+        "admin": api.make_user(Role.ADMIN),
+    }
 
 
 @pytest.fixture

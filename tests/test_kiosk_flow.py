@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QPushButton
 
 from backend.app.models.enums import Role
 from kiosk.audio.capture import MicrophoneCapture
@@ -26,32 +25,11 @@ from kiosk.ui.views.main_window import MainWindow
 from support.api import Actor, Api
 from support.audio import best_alignment, read_pcm16, synthesize_speech
 from support.heartbeat import Heartbeat
-from support.qt import ON_QT_LOOP
+from support.qt import ON_QT_LOOP, click, until
 from support.vmic import VirtualMic
 
 # Drives real windows on a qasync loop; tests/conftest.py deletes them on the main thread.
 pytestmark = pytest.mark.qt_window
-
-
-async def until(condition: object, timeout: float = 20.0) -> None:
-    """Poll ``condition()`` on the loop (no nested Qt loop: see support/qt.py)."""
-    async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
-
-
-def click(button: QPushButton) -> None:
-    assert button.isEnabled(), button.text()
-    button.click()
-
-
-@pytest.fixture
-def people(api: Api) -> dict[str, Actor]:
-    return {
-        "proctor": api.make_user(Role.PROCTOR, "Pat Proctor"),
-        "candidate": api.make_user(Role.CANDIDATE, "Casey Candidate"),
-        "admin": api.make_user(Role.ADMIN),
-    }
 
 
 @ON_QT_LOOP

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -24,16 +23,10 @@ from kiosk.core.lockdown import AlreadyRunning, InstanceLock, hash_pin
 from kiosk.ui.controllers.flow_controller import FlowController
 from kiosk.ui.views.main_window import MainWindow
 from support.api import Api
-from support.qt import ON_QT_LOOP
+from support.qt import ON_QT_LOOP, until
 
 # Drives real windows on a qasync loop; tests/conftest.py deletes them on the main thread.
 pytestmark = pytest.mark.qt_window
-
-
-async def until(condition: object, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
 
 
 def test_close_escape_and_context_menu_do_nothing_in_kiosk_mode(qtbot: object) -> None:

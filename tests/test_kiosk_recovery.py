@@ -20,9 +20,7 @@ import httpx
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QPushButton
 
-from backend.app.models.enums import Role
 from kiosk.audio.capture import MicrophoneCapture
 from kiosk.audio.devices import list_input_devices
 from kiosk.core.api_client import KioskApi
@@ -34,32 +32,12 @@ from kiosk.ui.views.main_window import MainWindow
 from support.api import Actor, Api
 from support.capture import HISS, SPEECH, SyntheticMic
 from support.proxy import CuttableProxy
-from support.qt import ON_QT_LOOP
+from support.qt import ON_QT_LOOP, click, until
 
 # Drives real windows on a qasync loop; tests/conftest.py deletes them on the main thread.
 pytestmark = pytest.mark.qt_window
 
 CONFIG = KioskConfig.from_mapping({"kiosk_id": "seat-4", "test_center": "Leeds"}, "test")
-
-
-async def until(condition: object, timeout: float = 20.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
-
-
-def click(button: QPushButton) -> None:
-    assert button.isEnabled(), button.text()
-    button.click()
-
-
-@pytest.fixture
-def people(api: Api) -> dict[str, Actor]:
-    return {
-        "proctor": api.make_user(Role.PROCTOR, "Pat Proctor"),
-        "candidate": api.make_user(Role.CANDIDATE, "Casey Candidate"),
-        "admin": api.make_user(Role.ADMIN),
-    }
 
 
 def make_window(qtbot: object) -> MainWindow:

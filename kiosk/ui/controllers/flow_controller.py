@@ -187,22 +187,19 @@ class FlowController(QObject):
 
     @asyncSlot()
     async def _on_continue(self) -> None:
-        view = self._window.paused
-        await self._run(
-            view, [view.continue_button, view.end_button],
-            lambda: self._flow.continue_after_pause(
-                view.email_edit.text(), view.password_edit.text()),
-        )  # fmt: skip
-        view.password_edit.clear()
+        await self._as_proctor(self._flow.continue_after_pause)
 
     @asyncSlot()
     async def _on_end_paused(self) -> None:
+        await self._as_proctor(self._flow.end_after_pause)
+
+    async def _as_proctor(self, action: Callable[[str, str], Awaitable[None]]) -> None:
+        """The paused screen's buttons: a proctor's e-mail and password, then ``action``."""
         view = self._window.paused
         await self._run(
-            view,
-            [view.continue_button, view.end_button],
-            lambda: self._flow.end_after_pause(view.email_edit.text(), view.password_edit.text()),
-        )
+            view, [view.continue_button, view.end_button],
+            lambda: action(view.email_edit.text(), view.password_edit.text()),
+        )  # fmt: skip
         view.password_edit.clear()
 
     @asyncSlot()
