@@ -23,10 +23,8 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import resource
 import socket
-import statistics
 import struct
 import subprocess
 import sys
@@ -39,10 +37,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from common import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    machine,
+    percentile,
+    reset_peak_rss,
+    status_kib,
+    write_results,
+)
 from websockets.asyncio.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REFERENCE_SERVER = Path(__file__).resolve().parent / "reference_server.py"
 
 SAMPLE_RATE = 16000
@@ -64,38 +70,9 @@ HELLO = json.dumps(
         "client_version": "bench",
     }
 )
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # --- the server under test, in a process of its own -------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cpu_seconds(pid: int) -> float:
-    # Fields 14 and 15 (utime, stime) counted after the ")" that ends the command name.
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def _status_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _reset_peak_rss(pid: int) -> bool:
-    # Writing 5 to clear_refs resets VmHWM, so the peak excludes setup (argon2 for N users).
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 class Server:
@@ -103,7 +80,7 @@ class Server:
 
     def __init__(self, kind: str, workdir: Path) -> None:
         self.kind = kind
-        self.port = _free_port()
+        self.port = free_port()
         self.data_dir = workdir / f"{kind}-{self.port}"
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
@@ -261,31 +238,23 @@ async def kiosk(target: Target, audio: bytes, frames: int, start_at: float) -> K
 # --- one step: N kiosks against one fresh server ---------------------------------------------
 
 
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return round(values[0], 1)
-    return round(statistics.quantiles(values, n=1000, method="inclusive")[int(q * 10) - 1], 1)
-
-
 async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str, Any]:
     server = Server(kind, workdir)
     try:
         server.wait_listening()
         targets = await make_targets(server, n)
-        peak_reset = _reset_peak_rss(server.pid)
+        peak_reset = reset_peak_rss(server.pid)
         frames = int(seconds / FRAME_SECONDS)
         audio = os.urandom(SAMPLE_RATE * 2)  # one second of noise, cycled: incompressible
         # Kiosks start spread over one frame period, as real ones would not tick in lockstep.
         start = time.monotonic() + 1.0
-        cpu0, client_cpu0, wall0 = _cpu_seconds(server.pid), time.process_time(), start
+        cpu0, client_cpu0, wall0 = cpu_seconds(server.pid), time.process_time(), start
         rss_max = 0
 
         async def sample_rss() -> None:
             nonlocal rss_max
             while True:
-                rss_max = max(rss_max, _status_kib(server.pid, "VmRSS"))
+                rss_max = max(rss_max, status_kib(server.pid, "VmRSS"))
                 await asyncio.sleep(0.25)
 
         sampler = asyncio.create_task(sample_rss())
@@ -294,9 +263,9 @@ async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str
         results = await asyncio.gather(*runs)
         sampler.cancel()
         wall = time.monotonic() - wall0
-        cpu = _cpu_seconds(server.pid) - cpu0
+        cpu = cpu_seconds(server.pid) - cpu0
         client_cpu = time.process_time() - client_cpu0
-        hwm = _status_kib(server.pid, "VmHWM")
+        hwm = status_kib(server.pid, "VmHWM")
     finally:
         server.stop()
 
@@ -306,7 +275,7 @@ async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str
     sent = sum(r.sent_bytes for r in results)
     durable = sum(r.durable_bytes for r in results)
     errors = [r.error for r in results if r.error]
-    p99 = _percentile(lags, 99)
+    p99 = percentile(lags, 99)
     row = {
         "server": kind,
         "n": n,
@@ -317,13 +286,13 @@ async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str
         "sha256_mismatches": sum(1 for r in results if not r.error and not r.sha_match),
         "kiosk_errors": len(errors),
         "first_errors": errors[:3],
-        "ack_lag_ms": {"p50": _percentile(lags, 50), "p99": p99, "max": _round(lags, max)},
+        "ack_lag_ms": {"p50": percentile(lags, 50), "p99": p99, "max": _round(lags, max)},
         "ack_lag_after_first_second_ms": {
-            "p50": _percentile(steady, 50),
-            "p99": _percentile(steady, 99),
+            "p50": percentile(steady, 50),
+            "p99": percentile(steady, 99),
         },
         "frames_acked": len(lags),
-        "client_send_late_ms": {"p50": _percentile(late, 50), "p99": _percentile(late, 99)},
+        "client_send_late_ms": {"p50": percentile(late, 50), "p99": percentile(late, 99)},
         "server_cpu_seconds": round(cpu, 2),
         "server_cpu_percent": round(100 * cpu / wall, 1),  # 100 = one core busy
         "server_peak_rss_mib": round((hwm if peak_reset else rss_max) / 1024, 1),
@@ -346,32 +315,6 @@ def _round(values: list[float], fn: Any) -> float | None:
 
 
 # --- the run --------------------------------------------------------------------------------------
-
-
-def _machine() -> dict[str, Any]:
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": model,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "loadavg_at_start": list(os.getloadavg()),
-    }
-
-
-def _git_commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-    except OSError:
-        return "unknown"
-    return out.stdout.strip() or "unknown"
 
 
 def capacity(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -403,6 +346,69 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
+
+
+# --- the section of docs/benchmarks.md (benchmarks/report.py calls this) ----------------------
+
+
+def render_markdown(data: dict[str, Any], source: str) -> list[str]:
+    machine, params, summary = data["machine"], data["params"], data["summary"]
+    lines = [
+        "## Stream capacity",
+        "",
+        f"Simulated kiosks stream 16 kHz mono PCM in {params['frame_ms']:.0f} ms frames at "
+        f"real-time pace over protocol v1, {params['seconds_per_kiosk']:g} s each, against one "
+        "server process. A step holds when no kiosk failed, loss is 0, every sha256 matches "
+        f"and ack-lag p99 ≤ {params['p99_limit_ms']:.0f} ms. The reference is "
+        "`benchmarks/reference_server.py`: a bare `websockets` server that appends, fsyncs "
+        "and acks, nothing else.",
+        "",
+        f"Run {data['date']} ({data['mode']} mode) at commit `{data['git_commit']}` on "
+        f"{machine['cpu_count']} x {machine['cpu_model'] or 'unknown CPU'}, Python "
+        f"{machine['python']}; load average at start "
+        f"{', '.join(f'{x:.2f}' for x in machine.get('loadavg_at_start', []))}. "
+        f"Source: `{source}`.",
+        "",
+    ]
+    for kind in ("ours", "reference"):
+        cap = summary.get(kind)
+        if cap:
+            bound = " (never broke: a lower bound)" if cap["lower_bound"] else ""
+            lines.append(f"- **Capacity, {kind}:** N = {cap['n']}{bound}")
+    if "ratio_ours_to_reference" in summary:
+        lines.append(
+            f"- **Ours / reference:** {summary['ratio_ours_to_reference']} "
+            f"({summary.get('ratio_note', '')})"
+        )
+    lines += [
+        "",
+        "| Server | N | Sent KiB | Durable KiB | Loss (bytes) | sha256 mismatches | "
+        "Kiosk errors | Ack lag p50 (ms) | Ack lag p99 (ms) | p99 after 1st s (ms) | "
+        "Server CPU (% of a core) | "
+        "Server peak RSS (MiB) | Client send late p99 (ms) | Holds |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for r in data["rows"]:
+        lag = r["ack_lag_ms"]
+        lines.append(
+            f"| {r['server']} | {r['n']} | {r['sent_bytes'] / 1024:.0f} | "
+            f"{r['durable_bytes'] / 1024:.0f} | {r['loss_bytes']} | {r['sha256_mismatches']} | "
+            f"{r['kiosk_errors']} | {_ms(lag['p50'])} | {_ms(lag['p99'])} | "
+            f"{_ms(r.get('ack_lag_after_first_second_ms', {}).get('p99'))} | "
+            f"{r['server_cpu_percent']:.1f} | {r['server_peak_rss_mib']:.1f} | "
+            f"{_ms(r['client_send_late_ms']['p99'])} | {'yes' if r['holds'] else '**no**'} |"
+        )
+    lines += [
+        "",
+        "Ack lag is the time from sending a frame to receiving the first ack that covers all of "
+        "it; with acks every 250 ms its floor is about 125 ms (p50) and 250 ms (p99). "
+        '"Client send late" is how far behind its real-time schedule the load generator sent '
+        "frames: if it is large, the generator, not the server, was the bottleneck. "
+        '"p99 after 1st s" leaves out each kiosk\'s first second (N connections opening at '
+        "once); it is informational, the verdict uses every frame.",
+        "",
+    ]
+    return lines
 
 
 async def run(ladder: list[int], seconds: float, servers: list[str]) -> dict[str, Any]:
@@ -441,7 +447,7 @@ def main() -> int:
     # common soft limit of 1024 would break the ladder for a reason that is not the server's.
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    started = datetime.now(UTC)
+    started, at_start = datetime.now(UTC), machine()
     outcome = asyncio.run(run(ladder, seconds, args.servers))
     rows = outcome["rows"]
     summary: dict[str, Any] = {
@@ -461,12 +467,9 @@ def main() -> int:
         else:
             note = "indeterminate: neither broke; extend the ladder"
         summary["ratio_note"] = note
-    report = {
-        "benchmark": "stream_capacity",
+    body = {
         "mode": "quick" if args.quick else "full",
-        "date": started.isoformat(timespec="seconds"),
-        "git_commit": _git_commit(),
-        "machine": _machine(),
+        "machine": at_start,
         "params": {
             "ladder": ladder,
             "seconds_per_kiosk": seconds,
@@ -479,9 +482,7 @@ def main() -> int:
         "summary": summary,
         "rows": rows,
     }
-    out = args.out or RESULTS_DIR / f"stream_capacity-{started.strftime('%Y%m%dT%H%M%SZ')}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    out = write_results("stream_capacity", started, body, args.out)
 
     print_table(rows)
     for kind, cap in summary.items():
