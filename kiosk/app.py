@@ -121,7 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"interview-kiosk: {exc}", file=sys.stderr)
         return 3
     try:
-        return _run_kiosk(config, args.backend_url, args.windowed, args.exit_after)
+        # The command line wins; otherwise the layered config (/etc, user file, IK_KIOSK_*)
+        # says, and None there means the embedded backend.
+        backend_url = args.backend_url or config.backend_url
+        return _run_kiosk(config, backend_url, args.windowed, args.exit_after)
     finally:
         instance.release()
 

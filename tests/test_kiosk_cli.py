@@ -6,7 +6,10 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 from support.vmic import VirtualMic
 
@@ -70,3 +73,43 @@ def test_a_broken_config_file_is_named_in_a_clear_error(tmp_path: Path) -> None:
         f"interview-kiosk: {config}: idle_minutes must be a whole number, not 'ten'"
     )
     assert "Traceback" not in result.stderr
+
+
+class _HealthRecorder(BaseHTTPRequestHandler):
+    """A stand-in backend that only answers /health and remembers who asked."""
+
+    paths: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:  # the name http.server dispatches to
+        type(self).paths.append(self.path)
+        body = b'{"status": "ok", "version": "test", "database": "ok"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_the_kiosk_talks_to_the_backend_its_config_names(xvfb_display: str, tmp_path: Path) -> None:
+    """IT staff set backend_url in kiosk.toml or IK_KIOSK_BACKEND_URL, not on a command line:
+    the kiosk must use it rather than start its embedded backend."""
+    _HealthRecorder.paths = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _HealthRecorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IK_KIOSK_")}
+        env |= {"DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"}
+        env["IK_KIOSK_BACKEND_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
+        (tmp_path / "kiosk.toml").write_text(f'data_dir = "{tmp_path}"\n')
+        result = _kiosk("--config", str(tmp_path / "kiosk.toml"), "--exit-after", "4", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "/health" in _HealthRecorder.paths
+    # The embedded backend would have migrated a database into the data directory.
+    assert not list(tmp_path.glob("*.db")), sorted(p.name for p in tmp_path.iterdir())
