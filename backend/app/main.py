@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 
 from backend import __version__
 from backend.app.api import health
@@ -34,6 +35,18 @@ async def _domain_error_handler(_request: Request, exc: Exception) -> JSONRespon
     )
 
 
+async def _database_busy_handler(_request: Request, exc: Exception) -> JSONResponse:
+    """SQLite allows one writer; past the busy timeout a request is told to retry, not 500."""
+    assert isinstance(exc, OperationalError)
+    if "database is locked" not in str(exc.orig):
+        raise exc  # any other database failure stays a server error
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "The database is busy; try again in a moment."},
+        headers={"Retry-After": "1"},
+    )
+
+
 def create_app(settings: Settings | None = None, catalog: Catalog | None = None) -> FastAPI:
     """Build the FastAPI app for ``settings`` (environment settings when omitted)."""
     settings = settings or get_settings()
@@ -54,6 +67,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.streams = StreamRegistry()
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(DomainError, _domain_error_handler)
+    app.add_exception_handler(OperationalError, _database_busy_handler)
     app.include_router(health.router)
     app.include_router(api_v1.router)
     app.include_router(api_v1.legacy_router)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     access_token_minutes: int = 60
     session_token_minutes: int = 180
     planned_questions: int = 5
+    # How long a SQLite write waits for another's lock before the request is answered 503.
+    # Under load (dozens of concurrent requests on two cores) a commit can queue for seconds.
+    sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     log_json: bool = True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -15,13 +16,16 @@ from sqlalchemy.ext.asyncio import (
 from backend.app.core.config import Settings
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms:d}")
+        cursor.close()
+
+    return on_connect
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -29,8 +33,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.resolved_database_url()
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        timeout = settings.sqlite_busy_timeout_seconds
+        engine = create_async_engine(url, connect_args={"timeout": timeout})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(timeout * 1000)))
         return engine
     return create_async_engine(url, pool_pre_ping=True)
 
