@@ -8,8 +8,10 @@ import subprocess
 import sys
 
 PROBE = """
+import gc
 import sys
 from PySide6.QtCore import QObject
+gc.disable()
 obj = QObject()
 before = sys.getrefcount(None)
 for _ in range(1000):
@@ -21,7 +23,9 @@ print(sys.getrefcount(None) - before)
 def test_void_calls_do_not_leak_references_to_none() -> None:
     # A fresh interpreter: other tests' objects must not move None's count in between.
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
-    assert int(out.stdout.strip()) == 0
+    # The bug drops one reference per call: -1000 here. A drift of one (seen once in a full
+    # run: an unrelated object that held None being freed) is not it.
+    assert abs(int(out.stdout.strip())) < 10
 
 
 def test_installed_pyside6_is_below_6_12() -> None:
