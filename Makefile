@@ -67,11 +67,16 @@ pytest-postgres: test-system-deps $(INSTALLED) ## The backend API tests again, o
 
 test: test-system-deps $(INSTALLED) lint typecheck pytest pytest-postgres ## Everything CI runs
 
-bench-quick: $(INSTALLED) ## Stream-capacity benchmark, small (N 5,10; ~30 s); JSON in benchmarks/results/
-	$(BIN)/python benchmarks/stream_capacity.py --quick
+# Benchmarks measure and report; they assert nothing (tests do that). Each writes JSON to
+# benchmarks/results/; report.py renders the newest of each into docs/benchmarks.md. Run them
+# on a quiet machine: nothing else (a test suite, a build) running on its two cores.
+BENCH_SCRIPTS = stream_capacity stream_profile glass_to_durable api_throughput kiosk_startup
 
-bench: $(INSTALLED) ## Stream-capacity benchmark, the full N ladder (minutes; a quiet machine), then docs/benchmarks.md
-	$(BIN)/python benchmarks/stream_capacity.py
+bench-quick: test-system-deps $(INSTALLED) ## Every benchmark, small (a few minutes); JSON in benchmarks/results/
+	@for b in $(BENCH_SCRIPTS); do echo "== $$b (quick)"; $(BIN)/python benchmarks/$$b.py --quick || exit 1; done
+
+bench: test-system-deps package ## Every benchmark at full size (~40 min, a quiet machine), then docs/benchmarks.md
+	@for b in $(BENCH_SCRIPTS); do echo "== $$b"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 	$(BIN)/python benchmarks/report.py --out docs/benchmarks.md
 
 # The API fuzzed for longer than make test does (10 examples per operation and caller there).

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import resource
+import signal
 import socket
 import struct
 import subprocess
@@ -75,6 +76,22 @@ HELLO = json.dumps(
 # --- the server under test, in a process of its own -------------------------------------------
 
 
+# Which CPUs the server under test may use; empty = no pinning. Set once by _pin in main().
+SERVER_CPUS: set[int] = set()
+
+
+def _pin(enabled: bool) -> dict[str, Any]:
+    """Give the server (ours or the reference, each thread of it) one CPU and this load
+    generator the others, so the two do not take turns on the same core and a step's
+    figures belong to the server, not to the scheduler. Without a spare CPU, no pinning."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not enabled or len(cpus) < 2:
+        return {"pinned": False, "cpus": cpus}
+    SERVER_CPUS.add(cpus[-1])
+    os.sched_setaffinity(0, set(cpus[:-1]))
+    return {"pinned": True, "server_cpus": cpus[-1:], "generator_cpus": cpus[:-1]}
+
+
 class Server:
     """One server process: ours (`interview-backend serve`) or the reference."""
 
@@ -93,6 +110,8 @@ class Server:
             command = [sys.executable, str(REFERENCE_SERVER), "--port", str(self.port)]
             command += ["--data-dir", str(self.data_dir)]
         self.log = (workdir / f"{kind}-{self.port}.log").open("wb")
+        if SERVER_CPUS:
+            command = ["taskset", "-c", ",".join(map(str, sorted(SERVER_CPUS))), *command]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=self.log)
 
     @property
@@ -128,18 +147,20 @@ class Target:
     headers: dict[str, str]
 
 
-async def _one_interview(http: httpx.AsyncClient, limit: asyncio.Semaphore) -> Target:
+async def _candidate(http: httpx.AsyncClient) -> dict[str, str]:
     email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
     password = f"pw-{uuid.uuid4().hex}"
+    body = {"email": email, "password": password, "full_name": "Bench Kiosk"}
+    (await http.post("/api/v1/auth/register", json=body)).raise_for_status()
+    login = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
+    login.raise_for_status()
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+async def _one_interview(
+    http: httpx.AsyncClient, headers: dict[str, str], limit: asyncio.Semaphore
+) -> Target:
     async with limit:
-        registered = await http.post(
-            "/api/v1/auth/register",
-            json={"email": email, "password": password, "full_name": "Bench Kiosk"},
-        )
-        registered.raise_for_status()
-        login = await http.post("/api/v1/auth/login", json={"email": email, "password": password})
-        login.raise_for_status()
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         planned = await http.post(
             "/api/v1/interviews/plan", headers=headers, json={"role_type": "python"}
         )
@@ -151,11 +172,14 @@ async def make_targets(server: Server, n: int) -> list[Target]:
     if server.kind == "reference":
         url = f"ws://127.0.0.1:{server.port}/ws/interviews/"
         return [Target(url + str(uuid.uuid4()), {}) for _ in range(n)]
-    # argon2 dominates (~0.15 s a user, on the server's thread pool); a few requests in flight
-    # keep both cores busy without queueing hundreds of hashes at once.
-    limit = asyncio.Semaphore(max(2, os.cpu_count() or 2))
+    # One candidate per ten kiosks: each kiosk streams its own interview, and the server's
+    # per-stream work does not depend on whose it is, while argon2 (~0.15 s a sign-up or a
+    # sign-in) for 800 candidates would make setup the longest part of the run.
+    limit = asyncio.Semaphore(8)
     async with httpx.AsyncClient(base_url=server.base_url, timeout=120) as http:
-        return list(await asyncio.gather(*(_one_interview(http, limit) for _ in range(n))))
+        candidates = [await _candidate(http) for _ in range((n + 9) // 10)]
+        plans = [_one_interview(http, candidates[i // 10], limit) for i in range(n)]
+        return list(await asyncio.gather(*plans))
 
 
 # --- the load: one simulated kiosk ---------------------------------------------------------------
@@ -172,17 +196,39 @@ class KioskResult:
     error: str | None = None
 
 
-async def kiosk(target: Target, audio: bytes, frames: int, start_at: float) -> KioskResult:
+class StartLine:
+    """Every kiosk connects and gets "ready" first; then all start streaming together.
+
+    The measurement is N kiosks streaming, not N connecting at once: frames paced from a start
+    that connecting has already overrun would go out late in a burst and count as lag."""
+
+    def __init__(self, n: int) -> None:
+        self.waiting = n
+        self.start: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+    def arrive(self) -> None:
+        self.waiting -= 1
+        if self.waiting == 0:
+            self.start.set_result(time.monotonic() + 0.5)
+
+
+async def kiosk(
+    target: Target, audio: bytes, frames: int, line: StartLine, delay: float
+) -> KioskResult:
     result = KioskResult()
     sent_at: list[float] = []
     digest = hashlib.sha256()
+    arrived = False
     try:
         async with connect(
-            target.url, additional_headers=target.headers, open_timeout=30, max_size=1 << 20
+            target.url, additional_headers=target.headers, open_timeout=60, max_size=1 << 20
         ) as ws:
             await ws.send(HELLO)
-            while json.loads(await asyncio.wait_for(ws.recv(), 30)).get("type") != "ready":
+            while json.loads(await asyncio.wait_for(ws.recv(), 60)).get("type") != "ready":
                 pass
+            arrived = True
+            line.arrive()
+            start_at = await line.start + delay
 
             async def send_frames() -> None:
                 # Paced against the monotonic clock from a fixed start: a late frame does not
@@ -232,23 +278,35 @@ async def kiosk(target: Target, audio: bytes, frames: int, start_at: float) -> K
                     await sender
     except Exception as exc:  # a failed kiosk is a result, not a crash of the benchmark
         result.error = f"{type(exc).__name__}: {exc}"
+        if not arrived:
+            line.arrive()
     return result
 
 
 # --- one step: N kiosks against one fresh server ---------------------------------------------
 
 
-async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str, Any]:
+async def run_step(
+    kind: str, n: int, seconds: float, workdir: Path, profile: Path | None = None
+) -> dict[str, Any]:
     server = Server(kind, workdir)
+    spy: subprocess.Popen[bytes] | None = None
     try:
         server.wait_listening()
         targets = await make_targets(server, n)
         peak_reset = reset_peak_rss(server.pid)
+        if profile is not None:
+            # Sampling, not tracing: py-spy reads the server's stacks from outside at 100 Hz,
+            # so the profiled step runs at nearly its normal speed. Only the streaming part.
+            # --gil keeps the samples of the thread running Python: the event loop is one
+            # thread, so that is what runs out first; threads blocked in fsync are not counted.
+            spy = subprocess.Popen(  # noqa: ASYNC220 (a fire-and-forget child, no wait)
+                [str(ROOT / ".venv/bin/py-spy"), "record", "--pid", str(server.pid), "--rate",
+                 "100", "--format", "raw", "--output", str(profile), "--gil", "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
         frames = int(seconds / FRAME_SECONDS)
         audio = os.urandom(SAMPLE_RATE * 2)  # one second of noise, cycled: incompressible
-        # Kiosks start spread over one frame period, as real ones would not tick in lockstep.
-        start = time.monotonic() + 1.0
-        cpu0, client_cpu0, wall0 = cpu_seconds(server.pid), time.process_time(), start
         rss_max = 0
 
         async def sample_rss() -> None:
@@ -258,8 +316,16 @@ async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str
                 await asyncio.sleep(0.25)
 
         sampler = asyncio.create_task(sample_rss())
+        line = StartLine(n)
+        # Kiosks start spread over one frame period, as real ones would not tick in lockstep.
         spread = FRAME_SECONDS / n
-        runs = [kiosk(t, audio, frames, start + i * spread) for i, t in enumerate(targets)]
+        runs = [
+            asyncio.create_task(kiosk(t, audio, frames, line, i * spread))
+            for i, t in enumerate(targets)
+        ]
+        await line.start  # every kiosk connected (or failed): measure from here
+        cpu0, client_cpu0 = cpu_seconds(server.pid), time.process_time()
+        wall0 = time.monotonic()
         results = await asyncio.gather(*runs)
         sampler.cancel()
         wall = time.monotonic() - wall0
@@ -267,6 +333,9 @@ async def run_step(kind: str, n: int, seconds: float, workdir: Path) -> dict[str
         client_cpu = time.process_time() - client_cpu0
         hwm = status_kib(server.pid, "VmHWM")
     finally:
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+            spy.wait(30)
         server.stop()
 
     lags = [lag for r in results for lag in r.lags_ms]
@@ -370,6 +439,14 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
         f"Source: `{source}`.",
         "",
     ]
+    cpus = params.get("cpus", {})
+    if cpus.get("pinned"):
+        lines += [
+            f"The server under test ran pinned to CPU {cpus['server_cpus']} (all its threads) "
+            f"and the load generator to CPU {cpus['generator_cpus']}, so server CPU is out of "
+            "one core (100 % = that core saturated).",
+            "",
+        ]
     for kind in ("ours", "reference"):
         cap = summary.get(kind)
         if cap:
@@ -439,6 +516,9 @@ def main() -> int:
         "--servers", nargs="+", choices=["ours", "reference"], default=["reference", "ours"]
     )
     parser.add_argument("--out", type=Path, help="results file (default benchmarks/results/)")
+    parser.add_argument(
+        "--no-pin", dest="pin", action="store_false", help="let server and generator share CPUs"
+    )
     args = parser.parse_args()
     ladder = args.n or (QUICK_LADDER if args.quick else FULL_LADDER)
     seconds = args.seconds or (3.0 if args.quick else 25.0)
@@ -447,6 +527,7 @@ def main() -> int:
     # common soft limit of 1024 would break the ladder for a reason that is not the server's.
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    pinning = _pin(args.pin)
     started, at_start = datetime.now(UTC), machine()
     outcome = asyncio.run(run(ladder, seconds, args.servers))
     rows = outcome["rows"]
@@ -478,6 +559,8 @@ def main() -> int:
             "sample_rate": SAMPLE_RATE,
             "p99_limit_ms": P99_LIMIT_MS,
             "holds_means": "no kiosk error, loss 0, sha256 match, ack-lag p99 <= 500 ms",
+            "cpus": pinning,
+            "candidates": "one per ten kiosks; each kiosk streams its own interview",
         },
         "summary": summary,
         "rows": rows,
