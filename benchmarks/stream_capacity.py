@@ -8,8 +8,9 @@ then ends every stream and compares what was sent with what the server says is d
 The same load runs against benchmarks/reference_server.py, a bare `websockets` server that
 only appends, fsyncs and acks, so our capacity can be read as a ratio of a bare machine's.
 
-A step "holds" when every kiosk finished, loss is 0 and ack-lag p99 <= 500 ms. The headline is
-the largest N that holds. This is a measurement, not a test: it reports and exits 0.
+A step "holds" when every kiosk finished, loss is 0 and ack-lag p99 <= 500 ms; a step that
+does not is run once more, and the server breaks at N only if both attempts fail. The
+headline is the largest N that holds. This is a measurement, not a test: it reports and exits 0.
 
     .venv/bin/python benchmarks/stream_capacity.py --quick   # N 5, 10; a few seconds each
     .venv/bin/python benchmarks/stream_capacity.py           # N 25..800, ~25 s per step
@@ -388,14 +389,18 @@ def _round(values: list[float], fn: Any) -> float | None:
 
 def capacity(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Largest N that held, and whether the ladder ever broke (if not, it is a lower bound)."""
-    held = [r["n"] for r in rows if r["holds"]]
-    broke = any(not r["holds"] for r in rows)
+    held = {r["n"] for r in rows if r["holds"]}  # by the first attempt or the retry
+    broke = any(r["n"] not in held for r in rows)
     return {"n": max(held) if held else 0, "broke": broke, "lower_bound": not broke}
+
+
+def _label(row: dict[str, Any]) -> str:
+    return row["server"] + (" (retry)" if row.get("attempt", 1) > 1 else "")
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
     head = (
-        f"{'server':<10}{'N':>5}{'sent KiB':>11}{'durable KiB':>13}{'loss':>6}{'sha':>5}"
+        f"{'server':<18}{'N':>5}{'sent KiB':>11}{'durable KiB':>13}{'loss':>6}{'sha':>5}"
         f"{'err':>5}{'lag p50':>9}{'lag p99':>9}{'p99>1s':>8}{'cpu %':>7}{'rss MiB':>9}"
         f"{'late p99':>10}  holds"
     )
@@ -404,7 +409,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     for r in rows:
         lag = r["ack_lag_ms"]
         print(
-            f"{r['server']:<10}{r['n']:>5}{r['sent_bytes'] / 1024:>11.0f}"
+            f"{_label(r):<18}{r['n']:>5}{r['sent_bytes'] / 1024:>11.0f}"
             f"{r['durable_bytes'] / 1024:>13.0f}{r['loss_bytes']:>6}{r['sha256_mismatches']:>5}"
             f"{r['kiosk_errors']:>5}{_ms(lag['p50']):>9}{_ms(lag['p99']):>9}"
             f"{_ms(r['ack_lag_after_first_second_ms']['p99']):>8}"
@@ -428,7 +433,8 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
         f"Simulated kiosks stream 16 kHz mono PCM in {params['frame_ms']:.0f} ms frames at "
         f"real-time pace over protocol v1, {params['seconds_per_kiosk']:g} s each, against one "
         "server process. A step holds when no kiosk failed, loss is 0, every sha256 matches "
-        f"and ack-lag p99 ≤ {params['p99_limit_ms']:.0f} ms. The reference is "
+        f"and ack-lag p99 ≤ {params['p99_limit_ms']:.0f} ms; a step that does not is run once "
+        "more (marked retry) and the server breaks only if both fail. The reference is "
         "`benchmarks/reference_server.py`: a bare `websockets` server that appends, fsyncs "
         "and acks, nothing else.",
         "",
@@ -468,7 +474,7 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
     for r in data["rows"]:
         lag = r["ack_lag_ms"]
         lines.append(
-            f"| {r['server']} | {r['n']} | {r['sent_bytes'] / 1024:.0f} | "
+            f"| {_label(r)} | {r['n']} | {r['sent_bytes'] / 1024:.0f} | "
             f"{r['durable_bytes'] / 1024:.0f} | {r['loss_bytes']} | {r['sha256_mismatches']} | "
             f"{r['kiosk_errors']} | {_ms(lag['p50'])} | {_ms(lag['p99'])} | "
             f"{_ms(r.get('ack_lag_after_first_second_ms', {}).get('p99'))} | "
@@ -497,10 +503,18 @@ async def run(ladder: list[int], seconds: float, servers: list[str]) -> dict[str
             for kind in servers:
                 if kind in broken:
                     continue
-                print(f"  {kind} N={n} ...", file=sys.stderr, flush=True)
-                row = await run_step(kind, n, seconds, Path(tmp))
-                rows.append(row)
-                if not row["holds"]:
+                # A shared machine can spoil one attempt (another process's burst of disk
+                # writes makes every fsync slow); a server that cannot keep up fails twice.
+                # Both attempts are reported.
+                for attempt in (1, 2):
+                    print(f"  {kind} N={n} (attempt {attempt}) ...", file=sys.stderr, flush=True)
+                    os.sync()  # nobody's dirty pages queue ahead of this step's fsyncs
+                    row = await run_step(kind, n, seconds, Path(tmp))
+                    row["attempt"] = attempt
+                    rows.append(row)
+                    if row["holds"]:
+                        break
+                else:
                     broken.add(kind)
             if broken >= set(servers):
                 break
