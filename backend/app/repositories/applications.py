@@ -19,6 +19,18 @@ async def get_with_posting(session: AsyncSession, application_id: uuid.UUID) -> 
     )
 
 
+async def get_for_new_interview(
+    session: AsyncSession, application_id: uuid.UUID
+) -> Application | None:
+    """The application with its posting only. Starting an interview needs none of the earlier
+    ones, and loading them all made every start slower than the last (the API profile)."""
+    return await session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(selectinload(Application.job_posting))
+    )
+
+
 async def exists(session: AsyncSession, candidate_id: uuid.UUID, posting_id: uuid.UUID) -> bool:
     found = await session.scalar(
         select(Application.id).where(

@@ -58,7 +58,7 @@ async def plan_interview(
     job: JobContext | None = None
     application = None
     if request.application_id is not None:
-        application = await applications.get_with_posting(session, request.application_id)
+        application = await applications.get_for_new_interview(session, request.application_id)
         if application is None:
             raise NotFound(messages.application_not_found(request.application_id))
         if application.candidate_id != principal.id:
