@@ -86,8 +86,14 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
         f"samples. Source: `{source}`; raw stacks in `benchmarks/results/{params['raw_dir']}`.",
         "",
     ]
+    return [*lines, *profile_tables(profile)]
+
+
+def profile_tables(profile: dict[str, Any]) -> list[str]:
+    """The three tables of a summarised profile, as markdown."""
     if not profile.get("samples"):
-        return [*lines, "No samples (py-spy missing or not permitted to attach).", ""]
+        return ["No samples (py-spy missing or not permitted to attach).", ""]
+    lines: list[str] = []
     tables = [
         ("Self time by library or backend file", "self_by_area"),
         ("Self time by function", "self_by_function"),
