@@ -115,7 +115,9 @@ async def _main(host: str, port: int, data_dir: Path) -> None:
     async def handler(connection: ServerConnection) -> None:
         await _handler(connection, data_dir)
 
-    async with serve(handler, host, port, max_size=1 << 20):
+    # No permessage-deflate, as our backend (PCM does not compress): websockets would
+    # otherwise negotiate it and spend the reference's CPU on zlib for every frame.
+    async with serve(handler, host, port, max_size=1 << 20, compression=None):
         await asyncio.get_running_loop().create_future()
 
 

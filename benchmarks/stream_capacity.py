@@ -221,8 +221,13 @@ async def kiosk(
     digest = hashlib.sha256()
     arrived = False
     try:
+        # compression=None, as the kiosk's AudioStreamer: no permessage-deflate on audio.
         async with connect(
-            target.url, additional_headers=target.headers, open_timeout=60, max_size=1 << 20
+            target.url,
+            additional_headers=target.headers,
+            open_timeout=60,
+            max_size=1 << 20,
+            compression=None,
         ) as ws:
             await ws.send(HELLO)
             while json.loads(await asyncio.wait_for(ws.recv(), 60)).get("type") != "ready":
