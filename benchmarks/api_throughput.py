@@ -47,7 +47,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import ROOT, cpu_seconds, free_port, machine, percentile, write_results
+from common import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    machine,
+    percentile,
+    run_line,
+    stop_process,
+    write_results,
+)
 from pydantic import BaseModel, ConfigDict
 
 # The tests' PostgresCluster is the project's one way to start a throwaway cluster (initdb in a
@@ -124,12 +133,7 @@ class Server:
         raise RuntimeError(f"{self.name} server did not answer within {timeout} s")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
 
@@ -402,7 +406,7 @@ def summarize(rows: list[dict[str, Any]], skipped: dict[str, str]) -> dict[str, 
 
 
 def render_markdown(data: dict[str, Any], source: str) -> list[str]:
-    machine, params, summary = data["machine"], data["params"], data["summary"]
+    params, summary = data["params"], data["summary"]
     pg = params.get("postgres_settings") or {}
     lines = [
         "## API throughput",
@@ -417,11 +421,7 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
         "(pydantic body in, small model out; no database, auth or middleware) under the same "
         f"uvicorn settings ({params['http_stack']}), measured in the same run.",
         "",
-        f"Run {data['date']} ({data['mode']} mode) at commit `{data['git_commit']}` on "
-        f"{machine['cpu_count']} x {machine['cpu_model'] or 'unknown CPU'}, Python "
-        f"{machine['python']}; load average at start "
-        f"{', '.join(f'{x:.2f}' for x in machine.get('loadavg_at_start', []))}. "
-        f"Source: `{source}`.",
+        run_line(data, source),
         "",
         f"- **Errors (non-2xx or transport) among measured requests:** {summary['errors_total']}",
     ]

@@ -104,3 +104,24 @@ def write_results(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     return path
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, and SIGKILL if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def run_line(data: dict[str, Any], source: str) -> str:
+    """The sentence every docs section opens its figures with: when, what, on what."""
+    machine = data["machine"]
+    loadavg = ", ".join(f"{x:.2f}" for x in machine.get("loadavg_at_start", []))
+    return (
+        f"Run {data['date']} ({data['mode']} mode) at commit `{data['git_commit']}` on "
+        f"{machine['cpu_count']} x {machine['cpu_model'] or 'unknown CPU'}, Python "
+        f"{machine['python']}; load average at start {loadavg}. Source: `{source}`."
+    )

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from common import ROOT, machine, percentile, write_results
+from common import ROOT, machine, percentile, run_line, write_results
 from stream_capacity import Server
 
 import kiosk.core.streamer as streamer_module
@@ -278,7 +278,7 @@ def _ms(value: float | None) -> str:
 
 
 def render_markdown(data: dict[str, Any], source: str) -> list[str]:
-    machine, params = data["machine"], data["params"]
+    params = data["params"]
     lines = [
         "## Glass to durable",
         "",
@@ -290,11 +290,7 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
         "callback. Callbacks, sends and acks are stamped by wrapping sounddevice and the "
         "WebSocket from the benchmark; no product code is changed.",
         "",
-        f"Run {data['date']} ({data['mode']} mode) at commit `{data['git_commit']}` on "
-        f"{machine['cpu_count']} x {machine['cpu_model'] or 'unknown CPU'}, Python "
-        f"{machine['python']}; load average at start "
-        f"{', '.join(f'{x:.2f}' for x in machine.get('loadavg_at_start', []))}. "
-        f"Source: `{source}`.",
+        run_line(data, source),
         "",
         "| Blocks | Block (ms) | p50 (ms) | p90 (ms) | p99 (ms) | Max (ms) | "
         "Callback → send p50 / p99 (ms) | Send → ack p50 / p99 (ms) | Acks | "

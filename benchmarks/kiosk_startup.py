@@ -57,7 +57,9 @@ from common import (
     free_port,
     machine,
     reset_peak_rss,
+    run_line,
     status_kib,
+    stop_process,
     write_results,
 )
 
@@ -428,12 +430,7 @@ class Backend:
         return sum(p.stat().st_size for p in (self.data / "recordings").glob("*.pcm"))
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
 
@@ -636,7 +633,7 @@ def print_table(summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
 
 def render_markdown(data: dict[str, Any], source: str) -> list[str]:
     """The "## Kiosk" section of docs/benchmarks.md (benchmarks/report.py calls this)."""
-    machine, params, summary = data["machine"], data["params"], data["summary"]
+    params, summary = data["params"], data["summary"]
     lines = [
         "## Kiosk",
         "",
@@ -654,11 +651,7 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
         f"microphone; the kiosk process's CPU and RSS are sampled every second for "
         f"{params['interview_seconds']:g} s while it streams.",
         "",
-        f"Run {data['date']} ({data['mode']} mode) at commit `{data['git_commit']}` on "
-        f"{machine['cpu_count']} x {machine['cpu_model'] or 'unknown CPU'}, Python "
-        f"{machine['python']}; load average at start "
-        f"{', '.join(f'{x:.2f}' for x in machine.get('loadavg_at_start', []))}. "
-        f"Source: `{source}`.",
+        run_line(data, source),
         "",
         "| Kiosk | Starts | Locked screen painted, median (s) | Min (s) | Max (s) | "
         "Ready, median (s) | RSS at paint, median (MiB) | Peak RSS at locked, median (MiB) | "

@@ -46,7 +46,9 @@ from common import (
     machine,
     percentile,
     reset_peak_rss,
+    run_line,
     status_kib,
+    stop_process,
     write_results,
 )
 from websockets.asyncio.client import connect
@@ -130,12 +132,7 @@ class Server:
         raise RuntimeError(f"{self.kind} server did not listen within {timeout} s")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.log.close()
 
 
@@ -431,7 +428,7 @@ def _ms(value: float | None) -> str:
 
 
 def render_markdown(data: dict[str, Any], source: str) -> list[str]:
-    machine, params, summary = data["machine"], data["params"], data["summary"]
+    params, summary = data["params"], data["summary"]
     lines = [
         "## Stream capacity",
         "",
@@ -443,11 +440,7 @@ def render_markdown(data: dict[str, Any], source: str) -> list[str]:
         "`benchmarks/reference_server.py`: a bare `websockets` server that appends, fsyncs "
         "and acks, nothing else.",
         "",
-        f"Run {data['date']} ({data['mode']} mode) at commit `{data['git_commit']}` on "
-        f"{machine['cpu_count']} x {machine['cpu_model'] or 'unknown CPU'}, Python "
-        f"{machine['python']}; load average at start "
-        f"{', '.join(f'{x:.2f}' for x in machine.get('loadavg_at_start', []))}. "
-        f"Source: `{source}`.",
+        run_line(data, source),
         "",
     ]
     cpus = params.get("cpus", {})
