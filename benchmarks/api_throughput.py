@@ -35,7 +35,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -137,56 +136,27 @@ class Server:
         self.log.close()
 
 
-class DurablePostgres(PostgresCluster):
-    """The tests' cluster with PostgreSQL's default durability. PostgresCluster.start passes
-    fsync=off, synchronous_commit=off and full_page_writes=off: right for tests, wrong here,
-    where every commit should pay the WAL flush a deployment pays. This is that start()
-    without the three settings (initdb's --no-sync only skips syncing the fresh files)."""
+async def _shown_settings(cluster: PostgresCluster) -> dict[str, str]:
+    import asyncpg
 
-    def start(self, timeout: float = 30.0) -> DurablePostgres:
-        data = self.dir / "data"
-        if self._as_user:
-            shutil.chown(self.dir, "postgres")
-        subprocess.run(
-            [*self._as_user, str(self.bin_dir / "initdb"), "-D", str(data), "-A", "trust",
-             "-U", self.user, "--no-sync", "-E", "UTF8"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        self._proc = subprocess.Popen(
-            [*self._as_user, str(self.bin_dir / "postgres"), "-D", str(data),
-             "-p", str(self.port), "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                asyncio.run(self._execute("postgres", "SELECT 1"))
-                return self
-            except Exception:
-                if self._proc.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    async def settings(self) -> dict[str, str]:
-        import asyncpg
-
-        conn = await asyncpg.connect(host="127.0.0.1", port=self.port, user=self.user)
-        try:
-            return {name: await conn.fetchval(f"SHOW {name}") for name in PG_SHOWN}
-        finally:
-            await conn.close()
+    conn = await asyncpg.connect(host="127.0.0.1", port=cluster.port, user=cluster.user)
+    try:
+        return {name: await conn.fetchval(f"SHOW {name}") for name in PG_SHOWN}
+    finally:
+        await conn.close()
 
 
-def start_postgres(clusters: list[DurablePostgres]) -> tuple[str, dict[str, str], int]:
+def start_postgres(clusters: list[PostgresCluster]) -> tuple[str, dict[str, str], int]:
     """A fresh cluster and database: its URL, its settings, and the pid to measure."""
     if not postgres_available():
         raise RuntimeError("PostgreSQL binaries not found (/usr/lib/postgresql/*/bin/initdb)")
-    cluster = DurablePostgres()
+    # Durable: every commit pays the WAL flush a deployment pays (the tests' cluster doesn't).
+    cluster = PostgresCluster(durable=True)
     clusters.append(cluster)  # before start(), so the caller stops it even if start fails
     cluster.start()
     assert cluster._proc is not None
     url = cluster.url(cluster.create_database())
-    return url, asyncio.run(cluster.settings()), cluster._proc.pid
+    return url, asyncio.run(_shown_settings(cluster)), cluster._proc.pid
 
 
 def tree_cpu_seconds(root: int) -> float:
@@ -485,7 +455,7 @@ def main() -> int:
     admins: dict[str, tuple[str, str]] = {}
     skipped: dict[str, str] = {}
     db_pids: dict[str, int] = {}
-    clusters: list[DurablePostgres] = []
+    clusters: list[PostgresCluster] = []
     pg_settings: dict[str, str] | None = None
     with tempfile.TemporaryDirectory(prefix="ik-api-bench-") as tmp:
         workdir = Path(tmp)

@@ -45,7 +45,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -70,6 +70,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.audio import synthesize_speech
 from support.vmic import VirtualMic, VirtualMicError
 from support.xdriver import XDriver, XDriverError
+from support.xvfb import running_xvfb
 
 SOURCE_KIOSK = ROOT / ".venv/bin/interview-kiosk"
 SOURCE_BACKEND = ROOT / ".venv/bin/interview-backend"
@@ -115,33 +116,6 @@ def _mib(kib: int) -> float:
 
 
 # --- the environment: a private X server and a clean set of variables -------------------------
-
-
-@contextlib.contextmanager
-def xvfb() -> Iterator[str]:
-    """A private X server, as tests/conftest.py's xvfb_display (a fixture, so not importable):
-    -displayfd picks a free display number. Yields its DISPLAY."""
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        if not number:
-            raise RuntimeError("Xvfb did not start")
-        yield f":{number}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(5)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 def base_env(display: str, mic: VirtualMic | None) -> dict[str, str]:
@@ -757,7 +731,7 @@ def main() -> int:
         bundle = None
     mic: VirtualMic | None = None
     interview_row: dict[str, Any] | None = None
-    with tempfile.TemporaryDirectory(prefix="ik-bench-kiosk-") as tmp, xvfb() as display:
+    with tempfile.TemporaryDirectory(prefix="ik-bench-kiosk-") as tmp, running_xvfb() as display:
         work = Path(tmp)
         try:
             if not _missing_tools(["pulseaudio", "pactl", "parec", "paplay"]):

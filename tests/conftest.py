@@ -175,24 +175,11 @@ def virtual_mic() -> Iterator[VirtualMic]:
 @pytest.fixture
 def xvfb_display() -> Iterator[str]:
     """A private X server (Xvfb) for tests of the real X11 window; yields its DISPLAY."""
-    import subprocess
-
     if shutil.which("Xvfb") is None:
         if os.environ.get("IK_REQUIRE_VMIC") == "1":
             pytest.fail("Xvfb is not installed (make test installs it)")
         pytest.skip("!!! SKIPPED: Xvfb is not installed (make test installs it)")
-    read_fd, write_fd = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        display = f":{pipe.readline().strip()}"
-    try:
+    from support.xvfb import running_xvfb
+
+    with running_xvfb() as display:
         yield display
-    finally:
-        server.terminate()
-        server.wait(5)

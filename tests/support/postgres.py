@@ -27,7 +27,9 @@ def available() -> bool:
 
 
 class PostgresCluster:
-    def __init__(self) -> None:
+    def __init__(self, durable: bool = False) -> None:
+        # Tests trade durability for speed (no WAL flush per commit); a benchmark must not.
+        self.durable = durable
         bin_dir = _bin_dir()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL server binaries not found (apt-get install postgresql)")
@@ -50,10 +52,15 @@ class PostgresCluster:
              "-U", self.user, "--no-sync", "-E", "UTF8"],
             check=True, capture_output=True,
         )  # fmt: skip
+        fast = (
+            []
+            if self.durable
+            else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        )
         self._proc = subprocess.Popen(
             [*self._as_user, str(self.bin_dir / "postgres"), "-D", str(data),
              "-p", str(self.port), "-k", str(self.dir), "-c", "listen_addresses=127.0.0.1",
-             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+             *fast],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
