@@ -14,9 +14,10 @@ RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-
 # What the tests need besides: the virtual microphone, speech, a virtual screen, and
 # PostgreSQL server binaries (the tests start their own throwaway cluster on loopback).
 # (binutils: PyInstaller and the packaging test read the bundle's ELF files with objdump;
-# xdotool: tests/test_frozen_flow.py drives the frozen kiosk by keyboard.)
+# xdotool: tests/test_frozen_flow.py drives the frozen kiosk by keyboard;
+# strace: tests/stream/test_durability.py watches the kiosk's and the backend's fsyncs.)
 TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql xdotool \
-	binutils
+	binutils strace
 
 .DEFAULT_GOAL := help
 .PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz bench bench-quick
@@ -81,9 +82,12 @@ bench: test-system-deps package ## Every benchmark at full size (~40 min, a quie
 
 # The API fuzzed for longer than make test does (10 examples per operation and caller there).
 FUZZ_EXAMPLES ?= 100
-fuzz: test-system-deps $(INSTALLED) ## Fuzz the live API longer, SQLite then PostgreSQL (FUZZ_EXAMPLES=)
+# The kiosk flow's state machine (200 random sequences in make test).
+FLOW_EXAMPLES ?= 1000
+fuzz: test-system-deps $(INSTALLED) ## Fuzz the live API (SQLite, PostgreSQL) and the kiosk flow longer (FUZZ_EXAMPLES=, FLOW_EXAMPLES=)
 	IK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz_openapi.py $(PYTEST_ARGS)
 	IK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz_openapi.py --backend-db=postgres $(PYTEST_ARGS)
+	IK_FLOW_EXAMPLES=$(FLOW_EXAMPLES) $(BIN)/pytest tests/test_flow_machine.py -k random_actions $(PYTEST_ARGS)
 
 screenshots: test-system-deps $(INSTALLED) ## Refresh docs/screenshots (every screen, on Xvfb)
 	IK_SCREENSHOT_DIR=docs/screenshots IK_REQUIRE_VMIC=1 $(BIN)/pytest tests/test_screenshots.py

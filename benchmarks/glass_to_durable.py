@@ -45,7 +45,8 @@ import kiosk.core.streamer as streamer_module
 from backend.app.services.streaming.protocol import ACK_INTERVAL_SECONDS
 from kiosk.audio.capture import BLOCK_FRAMES, SAMPLE_RATE, MicrophoneCapture
 from kiosk.core.spool import Spool, SpoolInfo
-from kiosk.core.streamer import HEADER, AudioStreamer
+from kiosk.core.stream_messages import HEADER
+from kiosk.core.streamer import AudioStreamer
 
 # The virtual microphone is test support, not a package; it is the same one the end-to-end
 # test uses, so the benchmark and the test exercise one set-up.

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="interview-kiosk", description="Interview Kiosk client.")
+    parser = argparse.ArgumentParser(
+        prog="interview-kiosk",
+        description="Interview Kiosk client. With no command it runs the kiosk; the options "
+        "below are the kiosk's.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--config", type=Path, help="kiosk.toml to use instead of the default")
     parser.add_argument(
@@ -38,30 +42,35 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--exit-after", type=float, metavar="SECONDS", help="quit after SECONDS (smoke tests)"
     )
-    return parser
+    commands = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
 
-
-def _stream_file_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="interview-kiosk stream-file",
+    stream = commands.add_parser(
+        "stream-file",
+        help="stream a WAV to an interview with the kiosk's own client (IT checks)",
         description="Stream a mono 16-bit WAV to an interview at real-time pace, with the "
         "kiosk's own client. Run it again after a crash to resume from the spool.",
     )
-    parser.add_argument("--interview", required=True, help="the interview id")
-    parser.add_argument("--token", required=True, help="the candidate's bearer token")
-    parser.add_argument("--wav", required=True, type=Path)
-    parser.add_argument("--backend-url", default="http://127.0.0.1:8000")
-    parser.add_argument("--spool", type=Path, help="spool directory (default: the user data dir)")
-    parser.add_argument("--speed", type=float, default=1.0, help="pace; 2 = twice real time")
+    stream.add_argument("--interview", required=True, help="the interview id")
+    stream.add_argument("--token", required=True, help="the candidate's bearer token")
+    stream.add_argument("--wav", required=True, type=Path)
+    stream.add_argument("--backend-url", default="http://127.0.0.1:8000")
+    stream.add_argument("--spool", type=Path, help="spool directory (default: the user data dir)")
+    stream.add_argument("--speed", type=float, default=1.0, help="pace; 2 = twice real time")
+
+    commands.add_parser(
+        "hash-pin",
+        help="print the argon2 hash of a new exit PIN for kiosk.toml",
+        description="Ask for a new exit PIN twice (or, for scripted installs, read it from "
+        "stdin) and print its argon2 hash, for exit_pin_hash in kiosk.toml.",
+    )
     return parser
 
 
-def _stream_file(argv: Sequence[str]) -> int:
+def _stream_file(args: argparse.Namespace) -> int:
     import platformdirs
 
     from kiosk.stream_file import stream_file
 
-    args = _stream_file_parser().parse_args(argv)
     spool = (
         args.spool or Path(platformdirs.user_data_dir("interview-kiosk", appauthor=False)) / "spool"
     )
@@ -92,11 +101,15 @@ def _hash_pin() -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["stream-file"]:
-        return _stream_file(argv[1:])
-    if argv[:1] == ["hash-pin"]:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is not None and argv[0] != args.command:
+        # A command's own options would silently win over these (--backend-url is both).
+        parser.error(f"{args.command} takes its options after it; those before it are the kiosk's")
+    if args.command == "stream-file":
+        return _stream_file(args)
+    if args.command == "hash-pin":
         return _hash_pin()
-    args = _parser().parse_args(argv)
     try:
         config = KioskConfig.load(args.config)
     except ConfigError as exc:
@@ -219,5 +232,7 @@ async def _serve(
             await quit_requested.wait()
     finally:
         if embedded is not None:
-            embedded.stop()
+            # Off the GUI thread: stopping joins the server's thread for up to 10 s, and the
+            # window must keep painting (and SIGTERM keep being heard) meanwhile.
+            await loop.run_in_executor(None, embedded.stop)
     return 0

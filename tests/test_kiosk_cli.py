@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
@@ -28,6 +30,70 @@ def _checks(stdout: str) -> dict[str, str]:
     return {
         line.split()[1]: line for line in stdout.splitlines() if line.startswith(("ok", "FAIL"))
     }
+
+
+def test_help_lists_the_subcommands() -> None:
+    result = _kiosk("--help")
+    assert result.returncode == 0, result.stderr
+    commands = result.stdout.partition("commands:")[2]
+    assert re.search(r"^\s+stream-file\s+stream a WAV", commands, re.MULTILINE), result.stdout
+    assert re.search(r"^\s+hash-pin\s+print the argon2 hash", commands, re.MULTILINE), result.stdout
+    assert "--windowed" in result.stdout and "--self-test" in result.stdout
+
+
+def test_hash_pin_help_prints_usage_without_reading_a_pin() -> None:
+    # stdin stays open and empty: a command that read a PIN would wait here for ever.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "hash-pin", "--help"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        code = process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise AssertionError("hash-pin --help is waiting for input") from None
+    stdout, stderr = process.communicate()  # only now is stdin closed
+    assert code == 0, stderr
+    assert stdout.startswith("usage: interview-kiosk hash-pin"), stdout
+    assert "exit PIN" in stdout
+    assert "$argon2" not in stdout
+
+
+def test_options_before_a_subcommand_are_refused_not_ignored() -> None:
+    result = _kiosk("--backend-url", "http://central:8000", "hash-pin")
+    assert result.returncode == 2
+    assert "hash-pin takes its options after it" in result.stderr
+
+
+def test_sigterm_stops_the_kiosk_and_its_embedded_backend_cleanly(
+    xvfb_display: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IK_KIOSK_")}
+    env |= {"DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "xcb"}
+    (tmp_path / "kiosk.toml").write_text(f'data_dir = "{tmp_path}"\n')
+    log = tmp_path / "kiosk.log"
+    with log.open("w") as output:
+        kiosk = subprocess.Popen(
+            [sys.executable, "-m", "kiosk", "--config", str(tmp_path / "kiosk.toml")],
+            env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        # The embedded backend writes its JWT secret as it starts, before it serves.
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "jwt-secret").exists():
+            assert kiosk.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"no embedded backend in 60 s: {log.read_text()}"
+            time.sleep(0.1)
+        time.sleep(1)  # the kiosk connects to it and waits at the locked screen
+        kiosk.send_signal(signal.SIGTERM)
+        code = kiosk.wait(15)
+    finally:
+        if kiosk.poll() is None:
+            kiosk.kill()
+            kiosk.wait(10)
+    assert code == 0, log.read_text()
+    assert "Traceback" not in log.read_text()
 
 
 def test_self_test_checks_backend_window_and_audio_and_passes(virtual_mic: VirtualMic) -> None:

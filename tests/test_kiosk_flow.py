@@ -236,7 +236,10 @@ async def test_backend_unreachable_at_sign_in_is_a_plain_message(
         window.sign_in.password_edit.setText("whatever")
         click(window.sign_in.sign_in_button)
         await until(lambda: window.sign_in.message_label.text() != "")
-    assert window.sign_in.message_label.text() == "The interview server cannot be reached."
+    assert window.sign_in.message_label.text() == (
+        "The interview server cannot be reached. Try again."
+    )
+    assert window.stack.currentWidget() is window.sign_in  # still there, to try again
     assert "Traceback" not in window.sign_in.message_label.text()
 
 

@@ -55,6 +55,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Read or generate it now, not in the first sign-in: an unwritable data directory
+        # fails the start-up, and no request waits on the file.
+        settings.resolved_jwt_secret()
         yield
         await engine.dispose()
 

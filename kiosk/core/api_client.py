@@ -159,9 +159,11 @@ class KioskApi(ApiClient):
             body["application_id"] = application_id
         if role_type:
             body["role_type"] = role_type
-        planned = (await self._call("POST", "/api/v1/interviews/plan", token, json=body)).json()
+        # The seed's start contract: the interview's fields at the top level, beside
+        # first_question and ws_url.
+        started = (await self._call("POST", "/api/v1/interviews/start", token, json=body)).json()
         return PlannedInterview(
-            str(planned["interview_id"]), int(planned["planned_question_count"]), planned["ws_url"]
+            str(started["id"]), int(started["planned_question_count"]), started["ws_url"]
         )
 
     async def record_preflight(

@@ -30,3 +30,16 @@ class StreamError(KioskError):
 
 class AudioDeviceError(KioskError):
     """The microphone or the audio system is unavailable."""
+
+
+class WrongScreen(KioskError):
+    """The action is not offered on the screen the kiosk shows (a stale click, a race)."""
+
+
+class Busy(KioskError):
+    """Another action on this screen has not finished yet."""
+
+
+class Interrupted(KioskError):
+    """The screen changed (the kiosk was locked) before the action finished: nothing of it
+    was kept."""

@@ -5,19 +5,30 @@ LOCKED -> SIGN_IN -> LAUNCH -> CHOOSE -> MIC_CHECK -> INTERVIEW -> DONE -> LOCKE
 LAUNCH -> INTERVIEW directly when a proctor resumes an interview a crash left unfinished;
 any candidate screen -> PAUSED after ``idle_seconds`` without input, until a proctor signs in.
 
-Controllers call these coroutines and redraw from ``state`` whenever ``changed`` fires.
-A failure is a ``KioskError`` whose message is shown as it is; the flow stays on its screen.
+Controllers call these coroutines and redraw from ``state`` whenever ``changed`` fires. The
+rules every action keeps (tests/test_flow_machine.py checks them after every step):
+
+- An action commits (screen, tokens, session, state) only once everything it awaits has
+  succeeded. A failure raises a ``KioskError`` whose message is shown as it is, and leaves the
+  screen and its credentials as they were.
+- What the current screen does not offer raises ``WrongScreen``; a second action while one is
+  under way raises ``Busy``. ``lock()`` works from anywhere at any moment and forgets every
+  token; an action it overtakes raises ``Interrupted`` and keeps nothing.
+- The proctor's token is held only on the launch screen, the candidate's session only on the
+  candidate's screens and PAUSED; the microphone is open only on the check and interview
+  screens.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -32,17 +43,29 @@ from kiosk.core.api_client import (
     PlannedInterview,
 )
 from kiosk.core.config import KioskConfig
-from kiosk.core.errors import ApiError, AudioDeviceError, KioskError
+from kiosk.core.errors import (
+    ApiError,
+    AudioDeviceError,
+    BackendUnreachable,
+    Busy,
+    Interrupted,
+    KioskError,
+    StreamError,
+    WrongScreen,
+)
 from kiosk.core.lockdown import pin_matches
 from kiosk.core.mic_check import MicCheckResult, analyse, block_dbfs
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, Question, StreamState
 
 logger = structlog.get_logger(__name__)
+_T = TypeVar("_T")
 
 # A spoken answer takes about two minutes: what "about M minutes" is based on.
 MINUTES_PER_QUESTION = 2
 MIC_CHECK_SECONDS = 5.0
+# How long starting or resuming waits for the stream's `ready` before giving up.
+READY_TIMEOUT_SECONDS = 15.0
 # The backend's role types (resources/role_mappings.toml) offered for practice.
 PRACTICE_ROLES = [
     "python", "javascript", "typescript", "react", "nodejs", "java", "go", "rust", "php",
@@ -67,9 +90,20 @@ class Screen(StrEnum):
 CANDIDATE_SCREENS = frozenset({Screen.CHOOSE, Screen.MIC_CHECK, Screen.INTERVIEW})
 # Answers are spoken, not typed: speech louder than this counts as input.
 VOICE_ACTIVITY_DBFS = -45.0
+
+# What people read when something goes wrong (one place, so tests and screens agree).
 NO_MICROPHONE = (
     "No microphone is working at this seat. Check that it is plugged in, or call the proctor."
 )
+NOT_HERE = "That is not possible on this screen."
+BUSY = "Please wait: the kiosk is still working on the last step."
+INTERRUPTED = "The kiosk was locked before this finished."
+UNREACHABLE = "The interview server cannot be reached. Try again."
+SERVER_TROUBLE = "The interview server had a problem. Try again."
+NOT_A_PROCTOR = "Only a proctor can do this."
+STREAM_UNREACHABLE = "The interview server cannot be reached. Call the proctor."
+STREAM_FAILED = "The interview cannot continue at this seat. Call the proctor."
+ALREADY_COMPLETE = "That interview is already complete."
 
 
 class Capture(Protocol):
@@ -134,8 +168,9 @@ class KioskFlow:
         self._capture_factory = capture_factory
         self._list_devices = list_devices
         self._clock = clock
-        # Public so a test (or a future per-screen policy) can shorten it.
+        # Public so a test (or a future per-screen policy) can shorten them.
         self.idle_seconds = config.idle_minutes * 60.0
+        self.ready_timeout_seconds = READY_TIMEOUT_SECONDS
         self._last_activity = clock()
         self.state = FlowState()
         self._listeners: list[Callable[[], None]] = []
@@ -146,6 +181,10 @@ class KioskFlow:
         self.streamer: AudioStreamer | None = None
         self._stream_task: asyncio.Task[None] | None = None
         self._started_at = 0.0
+        # Every screen change moves the epoch on: an action that awaited across one commits
+        # nothing. The action under way (None: none) keeps actions to one at a time.
+        self._epoch = 0
+        self._action_under_way: object | None = None
 
     # --- observing -----------------------------------------------------------------------------
 
@@ -157,12 +196,72 @@ class KioskFlow:
             listener()
 
     def _go(self, screen: Screen) -> None:
+        self._epoch += 1
         self.state.screen = screen
         self._changed()
 
+    # --- the rules every action keeps ----------------------------------------------------------
+
     def _require(self, *screens: Screen) -> None:
         if self.state.screen not in screens:
-            raise KioskError(f"not possible on the {self.state.screen} screen")
+            logger.info("action_refused", screen=str(self.state.screen))
+            raise WrongScreen(NOT_HERE)
+
+    def _require_idle(self) -> None:
+        if self._action_under_way is not None:
+            raise Busy(BUSY)
+
+    @contextmanager
+    def _action(self, *screens: Screen) -> Iterator[int]:
+        """One action at a time, on the screens that offer it. Yields the epoch it began in,
+        for ``_still`` to check before anything is committed."""
+        self._require(*screens)
+        self._require_idle()
+        mine = object()
+        self._action_under_way = mine
+        try:
+            yield self._epoch
+        finally:
+            if self._action_under_way is mine:  # lock() may have let another one start
+                self._action_under_way = None
+
+    def _still(self, epoch: int) -> None:
+        if self._epoch != epoch:
+            raise Interrupted(INTERRUPTED)
+
+    async def _ask(self, call: Awaitable[_T]) -> _T:
+        """A backend call; its failure in words for the screen."""
+        try:
+            return await call
+        except BackendUnreachable as exc:
+            raise BackendUnreachable(UNREACHABLE) from exc
+        except ApiError as exc:
+            if exc.status_code is not None and exc.status_code >= 500:
+                logger.warning("backend_failed", status=exc.status_code, error=str(exc))
+                raise ApiError(SERVER_TROUBLE, exc.status_code) from exc
+            raise
+
+    # What each screen holds; the checks only fail if a rule above was broken.
+
+    def _proctor(self) -> str:
+        if self._proctor_token is None:
+            raise WrongScreen(NOT_HERE)
+        return self._proctor_token
+
+    def _candidate_session(self) -> CandidateSession:
+        if self._session is None:
+            raise WrongScreen(NOT_HERE)
+        return self._session
+
+    def _planned(self) -> PlannedInterview:
+        if self.state.planned is None:
+            raise WrongScreen(NOT_HERE)
+        return self.state.planned
+
+    def _streaming(self) -> tuple[AudioStreamer, asyncio.Task[None]]:
+        if self.streamer is None or self._stream_task is None:
+            raise WrongScreen(NOT_HERE)
+        return self.streamer, self._stream_task
 
     # --- leaving kiosk mode: a proctor, or the exit PIN -----------------------------------------
 
@@ -171,19 +270,22 @@ class KioskFlow:
         self._go(Screen.EXIT_PIN)
 
     async def exit_with_pin(self, pin: str) -> None:
-        self._require(Screen.EXIT_PIN)
-        if not self._config.exit_pin_hash:
-            raise KioskError("No exit PIN is set for this kiosk. A proctor must sign in.")
-        if not await pin_matches(self._config.exit_pin_hash, pin):
-            raise KioskError("Wrong PIN.")
-        self._request_exit()
+        with self._action(Screen.EXIT_PIN) as epoch:
+            if not self._config.exit_pin_hash:
+                raise KioskError("No exit PIN is set for this kiosk. A proctor must sign in.")
+            matches = await pin_matches(self._config.exit_pin_hash, pin)
+            self._still(epoch)
+            if not matches:
+                raise KioskError("Wrong PIN.")
+            self._request_exit()
 
     def exit_as_proctor(self) -> None:
         self._require(Screen.LAUNCH)
+        self._require_idle()
         self._request_exit()
 
     def _request_exit(self) -> None:
-        self._proctor_token = None
+        self.lock()  # nothing is held while the kiosk quits
         self.state.exit_requested = True
         self._changed()
 
@@ -194,13 +296,26 @@ class KioskFlow:
         self._go(Screen.SIGN_IN)
 
     async def sign_in(self, email: str, password: str) -> None:
-        self._require(Screen.SIGN_IN)
-        if not email.strip() or not password:
-            raise KioskError("Enter your email and password.")
-        self._proctor_token = await self._api.sign_in(email.strip(), password)
-        self.state.candidates = await self._api.find_candidates(self._proctor_token, "")
-        self.state.resumable = await self._find_resumable(self._proctor_token)
-        self._go(Screen.LAUNCH)
+        with self._action(Screen.SIGN_IN) as epoch:
+            if not email.strip() or not password:
+                raise KioskError("Enter your email and password.")
+            token = await self._ask(self._api.sign_in(email.strip(), password))
+            candidates = await self._proctor_search(token, "")
+            resumable = await self._find_resumable(token)
+            self._still(epoch)
+            self._proctor_token = token
+            self.state.candidates = candidates
+            self.state.resumable = resumable
+            self._go(Screen.LAUNCH)
+
+    async def _proctor_search(self, token: str, query: str) -> list[CandidateSummary]:
+        """Candidates matching ``query``: a proctor-only route, so it also proves who signed in."""
+        try:
+            return await self._ask(self._api.find_candidates(token, query))
+        except ApiError as exc:
+            if exc.status_code == 403:
+                raise ApiError(NOT_A_PROCTOR, 403) from None
+            raise
 
     async def _find_resumable(self, token: str) -> list[Resumable]:
         """Spools left by a crash, for interviews the backend still takes audio for."""
@@ -209,64 +324,91 @@ class KioskFlow:
             if not info.candidate_email:
                 continue  # written by `interview-kiosk stream-file`: resumed by rerunning it
             try:
-                progress = await self._api.interview_progress(token, info.interview_id)
+                progress = await self._ask(self._api.interview_progress(token, info.interview_id))
+            except BackendUnreachable:
+                raise
             except ApiError as exc:
+                if exc.status_code is None or exc.status_code >= 500:
+                    raise
                 logger.warning(
                     "spool_not_resumable", interview_id=info.interview_id, error=str(exc)
                 )
                 continue
             if progress.status == "completed":
                 # The server completed it, so it has every byte: the journal is not needed.
-                Spool(self._spool_dir, info).remove()
+                await asyncio.to_thread(_remove_spool, self._spool_dir, info)
             elif progress.status in ("scheduled", "in_progress"):
                 found.append(Resumable(info, progress))
         return found
 
     async def find_candidates(self, query: str) -> None:
+        """The proctor's search (while typing: it may overlap another action)."""
         self._require(Screen.LAUNCH)
-        assert self._proctor_token is not None
-        self.state.candidates = await self._api.find_candidates(self._proctor_token, query)
+        epoch = self._epoch
+        found = await self._proctor_search(self._proctor(), query)
+        self._still(epoch)
+        self.state.candidates = found
         self._changed()
 
     async def launch(self, candidate: CandidateSummary) -> None:
         """Hand the kiosk to the candidate: the proctor's token is dropped from memory."""
-        self._require(Screen.LAUNCH)
-        assert self._proctor_token is not None
-        self._session = await self._api.launch_session(
-            self._proctor_token, candidate.email, self._config.kiosk_id
-        )
+        with self._action(Screen.LAUNCH) as epoch:
+            session = await self._ask(
+                self._api.launch_session(self._proctor(), candidate.email, self._config.kiosk_id)
+            )
+            applications = await self._ask(self._api.applications(session.token))
+            self._still(epoch)
+            self._hand_over(session)
+            self.state.applications = applications
+            self.note_activity()
+            self._go(Screen.CHOOSE)
+
+    def _hand_over(self, session: CandidateSession) -> None:
+        """The proctor leaves the seat: their token and lists go, the candidate's come."""
         self._proctor_token = None
-        self.state.candidate = self._session.candidate
-        self.state.applications = await self._api.applications(self._session.token)
-        self.note_activity()
-        self._go(Screen.CHOOSE)
+        self.state.candidates = []
+        self.state.resumable = []
+        self._session = session
+        self.state.candidate = session.candidate
 
     async def resume(self, item: Resumable) -> None:
         """Continue an interview a crash interrupted: a new session for the same candidate,
         the spool's unacknowledged audio uploaded first, then the microphone again."""
-        self._require(Screen.LAUNCH)
-        assert self._proctor_token is not None
-        self._session = await self._api.launch_session(
-            self._proctor_token, item.info.candidate_email, self._config.kiosk_id
-        )
-        self._proctor_token = None
-        self.state.candidate = self._session.candidate
-        self.state.resumable = []
-        self._refresh_devices()
-        await self._begin_streaming(await self._open_spool(item.info))
+        with self._action(Screen.LAUNCH) as epoch:
+            session = await self._ask(
+                self._api.launch_session(
+                    self._proctor(), item.info.candidate_email, self._config.kiosk_id
+                )
+            )
+            self._still(epoch)
+            streamer, task = await self._connect(
+                await self._open_spool(item.info), session.token, epoch
+            )
+            if streamer.state is StreamState.COMPLETED:  # ended before the crash, it turns out
+                self.state.resumable = [r for r in self.state.resumable if r != item]
+                self._changed()
+                raise KioskError(ALREADY_COMPLETE)
+            self._refresh_devices()
+            await self._start_recording(streamer, task, epoch)
+            self._hand_over(session)
+            self._go(Screen.INTERVIEW)
 
     # --- choosing, checking the microphone -----------------------------------------------------
 
     async def choose(self, application_id: str | None = None, role_type: str | None = None) -> None:
-        self._require(Screen.CHOOSE)
-        assert self._session is not None
-        if role_type is not None and not self._config.allow_practice:
-            raise KioskError("Practice interviews are not offered at this kiosk.")
-        self.state.planned = await self._api.plan(self._session.token, application_id, role_type)
-        self.state.mic_result = None
-        self._refresh_devices()
-        self._go(Screen.MIC_CHECK)
-        self._open_check_capture()
+        with self._action(Screen.CHOOSE) as epoch:
+            session = self._candidate_session()
+            if role_type is not None and not self._config.allow_practice:
+                raise KioskError("Practice interviews are not offered at this kiosk.")
+            if application_id is None and role_type is None:
+                raise KioskError("Choose an application or a practice interview.")
+            planned = await self._ask(self._api.plan(session.token, application_id, role_type))
+            self._still(epoch)
+            self.state.planned = planned
+            self.state.mic_result = None
+            self._refresh_devices()
+            self._go(Screen.MIC_CHECK)
+            self._open_check_capture()
 
     def _refresh_devices(self) -> None:
         try:
@@ -283,6 +425,7 @@ class KioskFlow:
     def select_device(self, index: int) -> None:
         """The candidate or proctor picked another microphone on the check screen."""
         self._require(Screen.MIC_CHECK)
+        self._require_idle()  # not under a running check or a starting interview
         if index == self.state.device:
             return
         self.state.device = index
@@ -291,7 +434,7 @@ class KioskFlow:
 
     def _open_check_capture(self) -> None:
         try:
-            self._start_capture(self._on_check_block)
+            self._start_capture(self._heard)
         except AudioDeviceError as exc:
             logger.warning("microphone_unavailable", device=self.state.device, error=str(exc))
             self.state.mic_error = NO_MICROPHONE
@@ -318,88 +461,120 @@ class KioskFlow:
             self._capture.stop()
             self._capture = None
 
-    def _on_check_block(self, block: bytes) -> None:
-        self._heard(block)
-
     async def check_microphone(self, seconds: float = MIC_CHECK_SECONDS) -> MicCheckResult:
-        self._require(Screen.MIC_CHECK)
-        if self._capture is None:
-            self._open_check_capture()  # perhaps plugged in since
+        with self._action(Screen.MIC_CHECK) as epoch:
+            session, planned = self._candidate_session(), self._planned()
             if self._capture is None:
-                raise KioskError(NO_MICROPHONE)
-        self._check_blocks = []
-        try:
-            await asyncio.sleep(seconds)
-            result = analyse(self._check_blocks)
-        finally:
-            self._check_blocks = None
-        self.state.mic_result = result
-        self._changed()
-        # Kept with the interview, so a reviewer can see the seat was checked.
-        assert self._session is not None and self.state.planned is not None
-        await self._api.record_preflight(
-            self._session.token, self.state.planned.interview_id, result.as_json()
-        )
-        return result
+                self._open_check_capture()  # perhaps plugged in since
+                if self._capture is None:
+                    raise AudioDeviceError(NO_MICROPHONE)
+            blocks: list[bytes] = []
+            self._check_blocks = blocks
+            try:
+                await asyncio.sleep(seconds)
+            finally:
+                if self._check_blocks is blocks:
+                    self._check_blocks = None
+            self._still(epoch)
+            result = analyse(blocks)
+            # Kept with the interview, so a reviewer can see the seat was checked.
+            await self._ask(
+                self._api.record_preflight(session.token, planned.interview_id, result.as_json())
+            )
+            self._still(epoch)
+            self.state.mic_result = result
+            self._changed()
+            return result
 
     # --- the interview ---------------------------------------------------------------------------
 
     async def start_interview(self) -> None:
-        self._require(Screen.MIC_CHECK)
-        assert self._session is not None and self.state.planned is not None
-        if self._capture is None:
-            raise KioskError(NO_MICROPHONE)
-        planned = self.state.planned
-        candidate = self._session.candidate
-        info = SpoolInfo(
-            planned.interview_id, planned.ws_url, 16000, candidate.email, candidate.full_name
-        )
-        await self._begin_streaming(await self._open_spool(info))
+        with self._action(Screen.MIC_CHECK) as epoch:
+            session, planned = self._candidate_session(), self._planned()
+            if self._capture is None:
+                raise AudioDeviceError(NO_MICROPHONE)
+            candidate = session.candidate
+            info = SpoolInfo(
+                planned.interview_id, planned.ws_url, 16000, candidate.email, candidate.full_name
+            )
+            spool = await self._open_spool(info)
+            try:
+                streamer, task = await self._connect(spool, session.token, epoch)
+                await self._start_recording(streamer, task, epoch)
+            except KioskError:
+                if spool.end == 0:  # nothing was recorded: no interview to offer for resuming
+                    await asyncio.to_thread(spool.remove)
+                raise
+            self._go(Screen.INTERVIEW)
 
     async def _open_spool(self, info: SpoolInfo) -> Spool:
         # Opening writes and fsyncs the journal's metadata: tens of milliseconds on a busy
         # disk, more than once over 100 ms measured. Not on the GUI thread.
         return await asyncio.to_thread(Spool, self._spool_dir, info)
 
-    async def _begin_streaming(self, spool: Spool) -> None:
-        """Capture into ``spool`` and stream it, then show the server's current question."""
-        assert self._session is not None
-        streamer = AudioStreamer(spool, self._session.token, self._config.kiosk_id, __version__)
-        self.streamer = streamer
+    async def _connect(
+        self, spool: Spool, token: str, epoch: int
+    ) -> tuple[AudioStreamer, asyncio.Task[None]]:
+        """Stream ``spool`` and wait for the server's ``ready``. On any failure, or a screen
+        change meanwhile, the stream is stopped again (the spool closed) and nothing is kept."""
+        streamer = AudioStreamer(spool, token, self._config.kiosk_id, __version__)
+        task = asyncio.create_task(self._stream(streamer, spool.info.interview_id))
         try:
-            self._start_capture(self._on_interview_block)
-        except AudioDeviceError:
-            spool.close()
-            self.streamer = None
-            raise KioskError(NO_MICROPHONE) from None
-        self._stream_task = asyncio.create_task(self._stream())
-        self._started_at = time.monotonic()
-        try:
-            async with asyncio.timeout(15):
+            async with asyncio.timeout(self.ready_timeout_seconds):
                 await streamer.wait_ready()
-        except (TimeoutError, KioskError) as exc:
-            self._stop_capture()
-            self._stream_task.cancel()
-            if isinstance(exc, KioskError):
-                raise
-            raise KioskError("The interview server cannot be reached. Call the proctor.") from None
-        self.state.question = streamer.question
-        self.note_activity()
-        self._go(Screen.INTERVIEW)
+            self._still(epoch)
+        except TimeoutError:
+            await _stopped(task)
+            raise BackendUnreachable(STREAM_UNREACHABLE) from None
+        except StreamError as exc:
+            await _stopped(task)
+            raise StreamError(STREAM_FAILED) from exc
+        except KioskError:  # Interrupted
+            await _stopped(task)
+            raise
+        except BaseException:
+            task.cancel()
+            raise
+        return streamer, task
 
-    async def _stream(self) -> None:
-        assert self.streamer is not None
+    async def _start_recording(
+        self, streamer: AudioStreamer, task: asyncio.Task[None], epoch: int
+    ) -> None:
+        """Commit a connected stream: the microphone feeds it from now on. Without a
+        microphone the stream is stopped again and the screen stays as it was."""
         try:
-            await self.streamer.run()
+            self._start_capture(self._interview_feed(streamer))
+        except AudioDeviceError:
+            await _stopped(task)
+            if self._epoch == epoch and self.state.screen is Screen.MIC_CHECK:
+                self._open_check_capture()  # the check screen's meter, as before
+            raise AudioDeviceError(NO_MICROPHONE) from None
+        self.streamer = streamer
+        self._stream_task = task
+        self._started_at = time.monotonic()
+        self.state.question = streamer.question
+        self.state.questions_complete = streamer.question is None
+        self.note_activity()
+
+    async def _stream(self, streamer: AudioStreamer, interview_id: str) -> None:
+        try:
+            await streamer.run()
+        except StreamError as exc:
+            # The screen reads it from stream_state; an action waiting on the stream raises.
+            logger.warning("stream_failed", interview_id=interview_id, error=str(exc))
         finally:
             self._changed()
 
-    def _on_interview_block(self, block: bytes) -> None:
-        if self.streamer is not None:
-            self.streamer.feed(block)
-        self._heard(block)
+    def _interview_feed(self, streamer: AudioStreamer) -> Callable[[bytes], None]:
+        def on_block(block: bytes) -> None:
+            streamer.feed(block)
+            self._heard(block)
+
+        return on_block
 
     def _heard(self, block: bytes) -> None:
+        if self._capture is None:
+            return  # a block from a capture already stopped: no meter or activity for it
         level = block_dbfs(block)
         self.state.mic_level_dbfs = level
         if level > VOICE_ACTIVITY_DBFS:
@@ -413,30 +588,35 @@ class KioskFlow:
         return self.streamer.state if self.streamer else None
 
     async def next_question(self) -> None:
-        self._require(Screen.INTERVIEW)
-        assert self.streamer is not None
-        following = await self.streamer.answer_done()
-        self.state.question = following
-        self.state.questions_complete = following is None
-        self._changed()
+        with self._action(Screen.INTERVIEW) as epoch:
+            streamer, task = self._streaming()
+            if self.state.questions_complete:
+                return  # the button is gone: only "Finish" is left
+            following = await _while_streaming(task, streamer.answer_done())
+            self._still(epoch)
+            self.state.question = following
+            self.state.questions_complete = following is None
+            self._changed()
 
     async def finish(self) -> None:
-        self._require(Screen.INTERVIEW)
-        await self._end_interview()
+        with self._action(Screen.INTERVIEW) as epoch:
+            await self._end_interview(epoch)
+            self._go(Screen.DONE)
 
-    async def _end_interview(self) -> None:
-        assert self.streamer is not None
+    async def _end_interview(self, epoch: int) -> None:
+        """Send everything captured and end the interview; the candidate's session goes."""
+        streamer, task = self._streaming()
         self._stop_capture()
-        completed = await self.streamer.end()
-        if self._stream_task is not None:
-            await self._stream_task
+        completed = await _while_streaming(task, streamer.end())
+        self._still(epoch)
         self.state.duration_seconds = (
             float(completed["duration_seconds"])
             if completed
             else time.monotonic() - self._started_at
         )
         self._session = None  # the candidate's token leaves memory with the session
-        self._go(Screen.DONE)
+        self.streamer = None
+        self._stream_task = None
 
     # --- going idle ------------------------------------------------------------------------------
 
@@ -445,55 +625,66 @@ class KioskFlow:
         self._last_activity = self._clock()
 
     def check_idle(self) -> bool:
-        """Called by a timer: pause a candidate screen left without input for too long."""
-        if self.state.screen not in CANDIDATE_SCREENS:
+        """Called by a timer: pause a candidate screen left without input for too long. An
+        action under way (a button just pressed) is input."""
+        screen = self.state.screen
+        if screen not in CANDIDATE_SCREENS or self._action_under_way is not None:
             return False
         if self._clock() - self._last_activity < self.idle_seconds:
             return False
-        logger.info("session_paused_idle", screen=str(self.state.screen))
+        logger.info("session_paused_idle", screen=str(screen))
         # Nothing is captured while paused; the stream stays connected and keeps its place.
         self._stop_capture()
-        self.state.paused_from = self.state.screen
+        self.state.paused_from = screen
         self._go(Screen.PAUSED)
         return True
 
     async def continue_after_pause(self, email: str, password: str) -> None:
         """A proctor signed in at the paused screen: back to where the candidate was."""
-        self._require(Screen.PAUSED)
-        await self._confirm_proctor(email, password)
-        screen, self.state.paused_from = self.state.paused_from, None
-        assert screen is not None
-        self.note_activity()
-        self._go(screen)
-        if screen is Screen.MIC_CHECK:
-            self._open_check_capture()
-        elif screen is Screen.INTERVIEW:
-            try:
-                self._start_capture(self._on_interview_block)
-            except AudioDeviceError:
-                raise KioskError(NO_MICROPHONE) from None
+        with self._action(Screen.PAUSED) as epoch:
+            screen = self.state.paused_from
+            if screen is None:
+                raise WrongScreen(NOT_HERE)
+            await self._confirm_proctor(email, password)
+            self._still(epoch)
+            if screen is Screen.INTERVIEW:
+                streamer, _task = self._streaming()
+                if streamer.state is StreamState.FAILED:
+                    raise StreamError(STREAM_FAILED)
+                try:
+                    self._start_capture(self._interview_feed(streamer))
+                except AudioDeviceError:
+                    raise AudioDeviceError(NO_MICROPHONE) from None
+            self.state.paused_from = None
+            self.note_activity()
+            self._go(screen)
+            if screen is Screen.MIC_CHECK:
+                self._open_check_capture()
 
     async def end_after_pause(self, email: str, password: str) -> None:
         """A proctor ends the paused session: what was recorded is kept, the kiosk locks."""
-        self._require(Screen.PAUSED)
-        await self._confirm_proctor(email, password)
-        if self.state.paused_from is Screen.INTERVIEW and self.streamer is not None:
-            await self._end_interview()
-        self.lock()
+        with self._action(Screen.PAUSED) as epoch:
+            await self._confirm_proctor(email, password)
+            self._still(epoch)
+            if self.state.paused_from is Screen.INTERVIEW and self.streamer is not None:
+                try:
+                    await self._end_interview(epoch)
+                except KioskError as exc:
+                    # The proctor asked to end it: lock regardless. The spool keeps what the
+                    # server has not acknowledged, for a resume.
+                    logger.warning("paused_interview_not_ended", error=str(exc))
+            self.lock()
 
     async def _confirm_proctor(self, email: str, password: str) -> None:
         if not email.strip() or not password:
             raise KioskError("A proctor must sign in: enter your email and password.")
-        token = await self._api.sign_in(email.strip(), password)
-        try:
-            await self._api.find_candidates(token, "")  # a proctor-only route
-        except ApiError as exc:
-            if exc.status_code == 403:
-                raise KioskError("Only a proctor can do this.") from None
-            raise
+        token = await self._ask(self._api.sign_in(email.strip(), password))
+        await self._proctor_search(token, "")  # the token is dropped here, never kept
 
     def lock(self) -> None:
-        """Back to the locked screen, forgetting every token and the candidate."""
+        """Back to the locked screen, forgetting every token and the candidate. Works from
+        anywhere, at any moment: an action under way finds the screen changed and keeps
+        nothing."""
         self._stop_capture()
         if self._stream_task is not None and not self._stream_task.done():
             # Left mid-interview (a paused session ended unfinished): the spool stays on
@@ -503,5 +694,40 @@ class KioskFlow:
         self._proctor_token = None
         self._session = None
         self.streamer = None
+        self._check_blocks = None
+        self._action_under_way = None
         self.state = FlowState()
         self._go(Screen.LOCKED)
+
+
+async def _stopped(task: asyncio.Task[None]) -> None:
+    """Cancel a stream task and wait until it has closed its spool."""
+    task.cancel()
+    await asyncio.wait({task})
+
+
+async def _while_streaming(task: asyncio.Task[None], call: Awaitable[_T]) -> _T:
+    """``call`` on the streamer, unless the stream task ends without answering it (the
+    kiosk was locked meanwhile): then ``Interrupted``. A failed stream is ``StreamError``."""
+    waiter = asyncio.ensure_future(call)
+    try:
+        done, _ = await asyncio.wait({waiter, task}, return_when=asyncio.FIRST_COMPLETED)
+        if waiter not in done:
+            # The stream ended first; whatever it decided reaches the waiter within a turn.
+            await asyncio.wait({waiter}, timeout=0.5)
+        if not waiter.done() or waiter.cancelled():
+            raise Interrupted(INTERRUPTED)
+    finally:
+        if not waiter.done():
+            waiter.cancel()
+    try:
+        return waiter.result()
+    except StreamError as exc:
+        if task.cancelled():
+            raise Interrupted(INTERRUPTED) from None
+        logger.warning("stream_failed_under_action", error=str(exc))
+        raise StreamError(STREAM_FAILED) from exc
+
+
+def _remove_spool(directory: Path, info: SpoolInfo) -> None:
+    Spool(directory, info).remove()

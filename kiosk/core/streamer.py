@@ -1,18 +1,20 @@
-"""``AudioStreamer``: the kiosk's side of protocol v1 (docs/protocol.md). No Qt.
+"""``AudioStreamer``: the kiosk's side of protocol v1.1 (docs/protocol.md). No Qt.
 
 Captured blocks go to the spool journal first, then over the WebSocket. What the server
 acknowledges is dropped; everything else is resent after any drop, from the server's
-``resume_offset``. Reconnects are quick (a LAN): 0.25 s, doubling to 5 s at most. Refusals
-that a retry cannot fix (401/403/404/409) end the stream with a ``StreamError``.
+``resume_offset``. Reconnects are quick (a LAN): 0.25 s, doubling to 5 s at most.
+
+Every step survives a drop: after each ``ready`` the client says again whatever it still
+owes (``answer_done`` for a question the server has not moved past, ``end``), and the server
+treats a repeat as already done. Refusals that a retry cannot fix (401/403/404/409, a
+protocol close, a message this client cannot read, any unexpected error) end the stream with
+a ``StreamError``: the screen shows it, and nothing waits forever.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import struct
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -20,12 +22,15 @@ import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from kiosk.core import stream_messages as msg
 from kiosk.core.errors import StreamError
 from kiosk.core.spool import Spool
+from kiosk.core.stream_messages import Question
+
+__all__ = ["AudioStreamer", "Question", "StreamState"]
 
 logger = structlog.get_logger(__name__)
 
-HEADER = struct.Struct(">Q")
 MAX_FRAME_AUDIO = 32768
 FATAL_STATUSES = {
     401: "the session token was refused (signed out or expired)",
@@ -49,17 +54,6 @@ class StreamState(StrEnum):
     RECONNECTING = "reconnecting"
     COMPLETED = "completed"
     FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Question:
-    index: int
-    total: int
-    text: str
-
-
-class _Fatal(Exception):
-    pass
 
 
 class AudioStreamer:
@@ -88,10 +82,11 @@ class AudioStreamer:
         self.error: str | None = None  # why the stream failed, for the screen
         self.reconnects = 0
         self._wake = asyncio.Event()
-        self._answer_done_for: int | None = None  # question index an answer_done is owed for
-        self._answer_done_sent = False
+        # What the client owes the server. It is said again on every connection until the
+        # server's answer shows it arrived: a drop may have swallowed it in either direction.
+        self._answer_done_for: int | None = None  # the question an answer_done is owed for
         self._end_requested = False
-        self._end_sent = False
+        self._end_ever_sent = False  # a 409 after this means the end did arrive
         self._question_changed = asyncio.Event()
         self._finished = asyncio.Event()
         self._ready = asyncio.Event()
@@ -108,31 +103,37 @@ class AudioStreamer:
 
     def feed(self, block: bytes) -> None:
         """A captured block (whole int16 samples). Journaled before it can be sent."""
-        if self._end_requested:
+        if self._end_requested or self._finished.is_set():
             return
         self._spool.append(block)
         self._pending.extend(block)
         self._wake.set()
 
     async def answer_done(self) -> Question | None:
-        """Tell the server the current answer ended; returns the next question (None: done)."""
+        """Tell the server the current answer ended; returns the next question (None: done).
+
+        Raises ``StreamError`` if the stream fails meanwhile, rather than waiting for good.
+        """
+        if self._finished.is_set():
+            self._raise_if_failed()
+            return None
         current = self.question.index if self.question else None
         if current is None:
             return None
         self._answer_done_for = current
-        self._answer_done_sent = False
         self._question_changed.clear()
         self._wake.set()
         await self._question_changed.wait()
+        self._raise_if_failed()
         return self.question
 
     async def end(self) -> dict[str, Any] | None:
-        """Send everything captured, then end; returns the server's ``completed`` report."""
+        """Send everything captured, then end; returns the server's ``completed`` report
+        (None when the server had already completed the interview and a drop ate the report)."""
         self._end_requested = True
         self._wake.set()
         await self._finished.wait()
-        if self.state is StreamState.FAILED:
-            raise StreamError(self.error or "the stream failed")
+        self._raise_if_failed()
         return self.completed
 
     async def wait_ready(self) -> None:
@@ -144,6 +145,9 @@ class AudioStreamer:
         finally:
             ready.cancel()
             finished.cancel()
+        self._raise_if_failed()
+
+    def _raise_if_failed(self) -> None:
         if self.state is StreamState.FAILED:
             raise StreamError(self.error or "the stream failed")
 
@@ -157,9 +161,9 @@ class AudioStreamer:
                 self._ready.clear()
                 try:
                     await self._connection()
-                except _Fatal as exc:
+                except StreamError as exc:
                     self._fail(str(exc))
-                    raise StreamError(str(exc)) from None
+                    raise
                 except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as exc:
                     logger.info(
                         "stream_dropped",
@@ -167,6 +171,12 @@ class AudioStreamer:
                         error=type(exc).__name__,
                         unacked_bytes=len(self._pending),
                     )
+                except Exception as exc:
+                    # A bug here must not leave "Saving your answers…" on screen for good.
+                    logger.exception("stream_client_error", interview_id=self.interview_id)
+                    message = f"the audio stream stopped unexpectedly ({type(exc).__name__})"
+                    self._fail(message)
+                    raise StreamError(message) from exc
                 if self._finished.is_set():
                     break
                 if self._ready.is_set():  # that link worked: retry quickly again
@@ -178,10 +188,24 @@ class AudioStreamer:
         finally:
             if self.state is not StreamState.COMPLETED:
                 self._spool.close()  # kept on disk: a restarted kiosk resumes from it
+            if not self._finished.is_set():  # cancelled: nobody may wait on us for good
+                self._fail("the audio stream was stopped")
 
     def _fail(self, message: str) -> None:
         self.error = message
         self.state = StreamState.FAILED
+        self._finished.set()
+        self._question_changed.set()
+
+    def _complete(self, report: dict[str, Any] | None) -> None:
+        if len(self._pending) > self._sent - self.acked and not self._end_ever_sent:
+            # Completed by someone else (another kiosk's end, an admin): nothing more can be
+            # stored. Said in the log so the loss is never silent.
+            logger.warning("stream_completed_elsewhere", interview_id=self.interview_id,
+                           unsent_bytes=self.captured_end - self._sent)  # fmt: skip
+        self.completed = report
+        self.state = StreamState.COMPLETED
+        self._spool.remove()
         self._finished.set()
         self._question_changed.set()
 
@@ -198,63 +222,78 @@ class AudioStreamer:
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
-            if status == 409 and self._end_sent:
+            if status == 409 and self._end_ever_sent:
                 # We sent `end` and lost the link before `completed`: it did complete.
-                self.state = StreamState.COMPLETED
-                self._finished.set()
-                self._spool.remove()
+                self._complete(None)
                 return
             if status in FATAL_STATUSES:
-                raise _Fatal(f"{FATAL_STATUSES[status]} (HTTP {status})") from None
+                raise StreamError(f"{FATAL_STATUSES[status]} (HTTP {status})") from None
             raise
         async with websocket:
-            await websocket.send(json.dumps({
-                "type": "hello", "protocol": 1,
-                "audio": {"encoding": "pcm_s16le", "sample_rate": self.sample_rate, "channels": 1},
-                "kiosk_id": self._kiosk_id, "client_version": self._client_version,
-            }))  # fmt: skip
+            await websocket.send(msg.hello(self.sample_rate, self._kiosk_id, self._client_version))
             ready = await self._expect_ready(websocket)
-            self._on_acked(int(ready["resume_offset"]))
+            if ready.completed is not None:
+                self._complete(ready.completed)
+                return
+            self._on_acked(ready.resume_offset)
             self._sent = self.acked
-            self._set_question(ready.get("question"))
+            self._set_question(ready.question)
             self.state = StreamState.STREAMING
             self._ready.set()
             sender = asyncio.create_task(self._send_loop(websocket))
+            receiver = asyncio.create_task(self._receive_loop(websocket))
             try:
-                await self._receive_loop(websocket)
+                # Whichever ends first ends the connection; its error (if any) is the reason.
+                done, _ = await asyncio.wait(
+                    {sender, receiver}, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
-                sender.cancel()
+                for task in (sender, receiver):
+                    task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
-                    await sender
+                    await asyncio.gather(sender, receiver, return_exceptions=True)
+            for task in done:
+                task.result()
 
-    async def _expect_ready(self, websocket: ClientConnection) -> dict[str, Any]:
+    async def _expect_ready(self, websocket: ClientConnection) -> msg.Ready:
         async with asyncio.timeout(10):
             while True:
-                message = json.loads(await websocket.recv())
-                if message.get("type") == "ready":
-                    return dict(message)
-                if message.get("type") == "error":
-                    raise _Fatal(f"the server refused the stream: {message.get('message')}")
+                raw = await websocket.recv()
+                if isinstance(raw, bytes):
+                    continue
+                message = msg.parse(raw)
+                if isinstance(message, msg.Ready):
+                    return message
+                if isinstance(message, msg.ServerError):
+                    raise StreamError(f"the server refused the stream: {message.message}")
 
-    def _set_question(self, question: dict[str, Any] | None) -> None:
+    def _set_question(self, question: Question | None) -> None:
         previous = self.question
-        self.question = Question(**question) if question else None
+        self.question = question
         owed = self._answer_done_for
-        if owed is not None and (self.question is None or self.question.index > owed):
+        if owed is not None and (question is None or question.index > owed):
             self._answer_done_for = None  # the server already moved on: do not advance twice
             self._question_changed.set()
-        elif previous != self.question:
+        elif previous != question:
             self._question_changed.set()
 
     def _on_acked(self, offset: int) -> None:
         if offset <= self.acked:
             return
+        if offset > self.captured_end:
+            raise msg.MalformedMessage(
+                f"the server acknowledged audio it was never sent ({offset} > {self.captured_end})"
+            )
         del self._pending[: offset - self.acked]
         self.acked = offset
+        self._sent = max(self._sent, offset)
         self._spool.acknowledge(offset)
         self._wake.set()  # room in the window again
 
     async def _send_loop(self, websocket: ClientConnection) -> None:
+        # Per connection: what was said on an earlier one may never have arrived.
+        answer_done_said_for: int | None = None
+        end_said = False
         while True:
             self._wake.clear()
             while self._sent < self.captured_end:
@@ -263,50 +302,48 @@ class AudioStreamer:
                 if room <= 0:
                     break  # wait for an ack (it sets _wake)
                 chunk = bytes(self._pending[start : start + min(MAX_FRAME_AUDIO, room)])
-                await websocket.send(HEADER.pack(self._sent) + chunk)
+                await websocket.send(msg.frame(self._sent, chunk))
                 self._sent += len(chunk)
             caught_up = self._sent == self.captured_end
             # answer_done marks the end of the answer's audio: only after all of it is sent.
-            if caught_up and self._answer_done_for is not None and not self._answer_done_sent:
-                self._answer_done_sent = True
-                await websocket.send(json.dumps({"type": "answer_done"}))
-            if self._end_requested and not self._end_sent and caught_up:
-                self._end_sent = True
-                await websocket.send(json.dumps({"type": "end"}))
+            owed = self._answer_done_for
+            if caught_up and owed is not None and answer_done_said_for != owed:
+                answer_done_said_for = owed
+                await websocket.send(msg.answer_done(owed))
+            if caught_up and self._end_requested and not end_said and owed is None:
+                end_said = True
+                self._end_ever_sent = True
+                await websocket.send(msg.end())
             await self._wake.wait()
 
     async def _receive_loop(self, websocket: ClientConnection) -> None:
         async for raw in websocket:
             if isinstance(raw, bytes):
                 continue
-            message = json.loads(raw)
-            kind = message.get("type")
-            if kind == "ack":
-                self._on_acked(int(message["offset"]))
-            elif kind == "gap" or (kind == "error" and message.get("code") == "gap"):
-                self._sent = int(message["expected_offset"])
+            message = msg.parse(raw)
+            if isinstance(message, msg.Ack):
+                self._on_acked(message.offset)
+            elif isinstance(message, msg.Gap):
+                self._sent = max(self.acked, min(message.expected_offset, self.captured_end))
                 self._wake.set()
-            elif kind == "question":
+            elif isinstance(message, msg.Question):
                 self._answer_done_for = None
-                self._set_question({k: message[k] for k in ("index", "total", "text")})
-            elif kind == "questions_complete":
+                self._set_question(message)
+                self._wake.set()  # an end may have waited for this answer_done
+            elif isinstance(message, msg.QuestionsComplete):
                 self._answer_done_for = None
                 self.question = None
                 self._question_changed.set()
-            elif kind == "completed":
-                self.completed = dict(message)
-                self.state = StreamState.COMPLETED
-                self._spool.remove()
-                self._finished.set()
+                self._wake.set()
+            elif isinstance(message, msg.Completed):
+                self._complete(message.report)
                 return
-            elif kind == "error":
-                logger.warning(
-                    "stream_error", code=message.get("code"), message=message.get("message")
-                )
+            elif isinstance(message, msg.ServerError):
+                logger.warning("stream_error", code=message.code, message=message.message)
         # The server closed the socket: a protocol refusal is fatal, anything else reconnects.
         code = websocket.close_code
-        if code in (1003, 1008, 1009):
-            raise _Fatal(f"the server closed the stream: {websocket.close_reason} ({code})")
+        if code in (1003, 1007, 1008, 1009):
+            raise StreamError(f"the server closed the stream: {websocket.close_reason} ({code})")
         if code == 4000:
-            raise _Fatal("another connection took over this interview")
+            raise StreamError("another connection took over this interview")
         raise ConnectionError(f"closed {code}")

@@ -24,15 +24,45 @@ def test_legacy_flow_with_role_type_only(api: Api, world: World) -> None:
     response = api.request("POST", START, world.owner, json={"role_type": "Python Developer"})
     assert response.status_code == 201, response.text
     body = response.json()
-    interview = body["interview"]
-    assert interview["role_type"] == "python"
-    assert interview["job_posting_id"] is None
-    assert interview["application_id"] is None
-    assert interview["status"] == "scheduled"
-    assert interview["planned_question_count"] == 5
+    assert body["role_type"] == "python"
+    assert body["job_posting_id"] is None
+    assert body["application_id"] is None
+    assert body["status"] == "scheduled"
+    assert body["planned_question_count"] == 5
     assert body["first_question"]["index"] == 0
     assert body["first_question"]["difficulty"] == "warmup"
-    assert body["ws_url"] == expected_ws_url(api, interview["id"])
+    assert body["ws_url"] == expected_ws_url(api, body["id"])
+
+
+# The seed's InterviewResponse fields, with the first question and the stream's URL beside them.
+START_FIELDS = {
+    "id", "candidate_id", "role_type", "status", "job_posting_id", "application_id", "resume_id",
+    "kiosk_id", "proctor_id", "planned_question_count", "created_at", "started_at",
+    "completed_at", "duration_seconds", "first_question", "ws_url",
+}  # fmt: skip
+
+
+def test_start_answers_the_interview_at_the_top_level_beside_first_question_and_ws_url(
+    shared_api: Api, shared_world: World
+) -> None:
+    response = shared_api.request(
+        "POST", START, shared_world.owner, json={"application_id": shared_world.application["id"]}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == START_FIELDS  # nothing nested under "interview"
+    assert body["role_type"] == "devops"
+    assert body["job_posting_id"] == shared_world.posting["id"]
+    assert body["application_id"] == shared_world.application["id"]
+    assert body["candidate_id"] == str(shared_world.owner.id)
+    assert body["ws_url"] == expected_ws_url(shared_api, body["id"])
+
+    detail = shared_api.request("GET", f"/api/v1/interviews/{body['id']}", shared_world.owner)
+    read_back = detail.json()
+    assert {k: body[k] for k in START_FIELDS - {"first_question", "ws_url"}} == {
+        k: read_back[k] for k in START_FIELDS - {"first_question", "ws_url"}
+    }
+    assert body["first_question"] == read_back["questions"][0]
 
 
 def test_job_linked_flow_takes_the_role_from_the_posting(api: Api, world: World) -> None:
@@ -40,7 +70,7 @@ def test_job_linked_flow_takes_the_role_from_the_posting(api: Api, world: World)
         "POST", START, world.owner, json={"application_id": world.application["id"]}
     )
     assert response.status_code == 201, response.text
-    interview = response.json()["interview"]
+    interview = response.json()
     assert interview["role_type"] == "devops"  # tech_stack "Kubernetes" -> devops
     assert interview["job_posting_id"] == world.posting["id"]
     assert interview["application_id"] == world.application["id"]
@@ -66,8 +96,8 @@ def test_application_id_wins_when_both_are_given(api: Api, world: World) -> None
         json={"application_id": world.application["id"], "role_type": "sales"},
     )  # fmt: skip
     assert response.status_code == 201
-    assert response.json()["interview"]["role_type"] == "devops"
-    assert response.json()["interview"]["job_posting_id"] == world.posting["id"]
+    assert response.json()["role_type"] == "devops"
+    assert response.json()["job_posting_id"] == world.posting["id"]
 
 
 @pytest.mark.parametrize("body", [{}, {"role_type": None, "application_id": None}])
@@ -157,7 +187,7 @@ def test_session_launched_by_a_proctor_records_kiosk_and_proctor(api: Api, world
         "POST", START, session["session_token"], json={"application_id": world.application["id"]}
     )
     assert started.status_code == 201
-    interview = started.json()["interview"]
+    interview = started.json()
     assert interview["kiosk_id"] == "leeds-07"
     assert interview["proctor_id"] == str(world.proctor.id)
     assert interview["candidate_id"] == str(world.owner.id)
@@ -170,8 +200,8 @@ def test_staff_cannot_be_interviewed(api: Api, world: World) -> None:
 
 
 def test_interviews_list_is_own_for_candidates_and_all_for_staff(api: Api, world: World) -> None:
-    mine = api.request("POST", START, world.owner, json={"role_type": "rust"}).json()["interview"]
-    theirs = api.request("POST", START, world.other, json={"role_type": "java"}).json()["interview"]
+    mine = api.request("POST", START, world.owner, json={"role_type": "rust"}).json()
+    theirs = api.request("POST", START, world.other, json={"role_type": "java"}).json()
     own_ids = {i["id"] for i in api.request("GET", "/api/v1/interviews", world.owner).json()}
     assert own_ids == {mine["id"]}
     staff_ids = {i["id"] for i in api.request("GET", "/api/v1/interviews", world.proctor).json()}
@@ -184,8 +214,8 @@ def test_interviews_list_is_own_for_candidates_and_all_for_staff(api: Api, world
 
 def test_a_plan_is_the_same_when_read_again(api: Api, world: World) -> None:
     made = api.request("POST", START, world.owner, json={"role_type": "python"}).json()
-    first = api.request("GET", f"/api/v1/interviews/{made['interview']['id']}", world.owner).json()
-    again = api.request("GET", f"/api/v1/interviews/{made['interview']['id']}", world.admin).json()
+    first = api.request("GET", f"/api/v1/interviews/{made['id']}", world.owner).json()
+    again = api.request("GET", f"/api/v1/interviews/{made['id']}", world.admin).json()
     assert first["questions"] == again["questions"]
     assert first["questions"][0]["text"] == made["first_question"]["text"]
 

@@ -1,5 +1,5 @@
-"""The database schema matches the models, and /docs documents the bearer scheme and the
-two ways to start an interview."""
+"""The database schema matches the models, and /docs documents the bearer scheme, the two ways
+to start an interview and the start's answer, and the three forms of a posting's tech stack."""
 
 from __future__ import annotations
 
@@ -27,3 +27,28 @@ def test_openapi_documents_bearer_auth_and_both_start_examples(api: Api) -> None
     assert any(set(e) == {"application_id"} for e in examples)
     docs = api.request("GET", "/docs")
     assert docs.status_code == 200 and "swagger-ui" in docs.text
+
+
+def test_openapi_documents_the_start_answer_with_the_interview_at_the_top_level(api: Api) -> None:
+    spec = api.request("GET", "/openapi.json").json()
+    start = spec["paths"]["/api/v1/interviews/start"]["post"]
+    answer = start["responses"]["201"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/InterviewStartResponse"}
+    schema = spec["components"]["schemas"]["InterviewStartResponse"]
+    properties = set(schema["properties"])
+    assert {"id", "status", "role_type", "job_posting_id", "first_question", "ws_url"} <= properties
+    assert "interview" not in properties
+    (example,) = schema["examples"]
+    assert {"id", "role_type", "first_question", "ws_url"} <= set(example) <= properties
+
+
+def test_openapi_documents_tech_stack_as_a_string_a_list_or_null(api: Api) -> None:
+    schemas = api.request("GET", "/openapi.json").json()["components"]["schemas"]
+    for name in ("JobPostingCreate", "JobPostingUpdate"):
+        tech_stack = schemas[name]["properties"]["tech_stack"]
+        assert {kind.get("type") for kind in tech_stack["anyOf"]} == {"string", "array", "null"}
+        assert tech_stack["examples"] == ["typescript", ["React", "TypeScript"], None]
+    # Object examples lose their nulls in FastAPI's document; null is in the property's examples.
+    forms = [example.get("tech_stack") for example in schemas["JobPostingCreate"]["examples"]]
+    assert {type(form) for form in forms} == {str, list, type(None)}
+    assert schemas["JobPostingRead"]["properties"]["tech_stack"]["type"] == "array"

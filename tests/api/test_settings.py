@@ -9,6 +9,7 @@ import pytest
 
 from backend.app.core.config import Settings
 from backend.app.core.migrate import upgrade_to_head
+from backend.app.server import BackgroundServer
 
 
 def test_generated_jwt_secret_is_0600_and_stable(data_dir: Path) -> None:
@@ -48,3 +49,23 @@ def test_migrating_twice_is_harmless(data_dir: Path) -> None:
     with sqlite3.connect(data_dir / "interview-kiosk.db") as connection:
         tables = {row[0] for row in connection.execute("select name from sqlite_master")}
     assert {"alembic_version", "audit_log"} <= tables
+
+
+def test_the_jwt_secret_file_is_read_once_per_settings_object(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir)
+    first = settings.resolved_jwt_secret()
+    (data_dir / "jwt-secret").write_text("rotated-on-disk")
+    assert settings.resolved_jwt_secret() == first  # the file was not read again
+    (data_dir / "jwt-secret").unlink()
+    assert settings.resolved_jwt_secret() == first  # nor regenerated
+    assert not (data_dir / "jwt-secret").exists()
+    # A restart is a new Settings: it reads (or generates) the file afresh.
+    (data_dir / "jwt-secret").write_text("rotated-on-disk")
+    assert Settings(data_dir=data_dir).resolved_jwt_secret() == "rotated-on-disk"
+
+
+def test_the_backend_resolves_its_jwt_secret_at_start_up(data_dir: Path) -> None:
+    settings = Settings(data_dir=data_dir)
+    with BackgroundServer(settings, migrate=False):
+        written = (data_dir / "jwt-secret").read_text()
+    assert settings.resolved_jwt_secret() == written

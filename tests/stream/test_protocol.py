@@ -1,4 +1,4 @@
-"""Protocol v1 against a real server: every handshake refusal, close code and error code,
+"""Protocol v1.1 against a real server: every handshake refusal, close code and error code,
 resends, gaps, questions, completion, supersede, and isolation between interviews."""
 
 from __future__ import annotations
@@ -256,6 +256,70 @@ async def test_questions_advance_then_complete_and_recording_is_served(
     assert wav.status_code == 200
     assert wav.headers["content-type"] == "audio/wav"
     assert wav.content[:4] == b"RIFF" and wav.content[44:] == audio
+
+
+async def test_a_repeated_or_stale_answer_done_changes_nothing(target: StreamTarget) -> None:
+    """v1.1: answer_done names its question; saying it again (after a drop ate the reply)
+    is already done, so no question is skipped or asked twice."""
+    async with await open_stream(target) as ws:
+        await ws.send(hello())
+        assert (await receive_until(ws, "ready"))["question"]["index"] == 0
+        await ws.send(frame(0, noise_pcm(1.0)))
+        await ws.send(json.dumps({"type": "answer_done", "index": 0}))
+        assert (await receive_until(ws, "question"))["index"] == 1
+        for repeat in ({"index": 0}, {"index": 0}, {"index": 3}):  # a repeat; one from nowhere
+            await ws.send(json.dumps({"type": "answer_done", **repeat}))
+            assert (await receive_until(ws, "question"))["index"] == 1
+        for bad in (-1, "1", 1.5):  # an absent index is a v1 client (the test above)
+            await ws.send(json.dumps({"type": "answer_done", "index": bad}))
+            error = await receive_until(ws, "error")
+            assert error["code"] == "bad_message" and "index" in error["message"]
+        await ws.send(json.dumps({"type": "answer_done", "index": 1}))
+        assert (await receive_until(ws, "question"))["index"] == 2
+    detail = target.api.request(
+        "GET", f"/api/v1/interviews/{target.interview_id}", target.candidate
+    ).json()
+    spans = [(q["answer_start_seconds"], q["answer_end_seconds"]) for q in detail["questions"]]
+    assert spans[:3] == [(0.0, 1.0), (1.0, 1.0), (1.0, None)]
+
+
+async def test_a_hello_after_the_interview_completed_gets_a_completed_ready(
+    api: Api, target: StreamTarget
+) -> None:
+    """v1.1: a connection whose handshake passed while the interview was in progress, and
+    whose hello arrives after it completed (an earlier connection's `end` was processed),
+    hears that it completed, with the report, then a normal close: not a refusal."""
+    late = await open_stream(target)  # the handshake passes: the interview is not finished
+    report = {"audio_bytes": 32000, "duration_seconds": 1.0, "sha256": "ab" * 32}
+    await _mark_completed(api, target.interview_id, report)
+    async with late:
+        await late.send(hello())
+        ready = await receive_until(late, "ready")
+        assert ready["completed"] == report
+        assert ready["question"] is None and ready["resume_offset"] == 32000
+        assert await closed_with(late) == 1000
+
+
+async def _mark_completed(api: Api, interview_id: str, report: dict[str, Any]) -> None:
+    """What the stream service's `end` commits, written as another connection would have."""
+    import uuid
+
+    from backend.app.core.db import create_engine, create_sessionmaker
+    from backend.app.models import Interview
+    from backend.app.models.enums import InterviewStatus
+
+    engine = create_engine(api.server.settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            interview = await session.get(Interview, uuid.UUID(interview_id))
+            assert interview is not None
+            interview.status = InterviewStatus.COMPLETED
+            interview.audio_bytes = report["audio_bytes"]
+            interview.duration_seconds = report["duration_seconds"]
+            interview.audio_sha256 = report["sha256"]
+            await session.commit()
+    finally:
+        await engine.dispose()
 
 
 async def test_recording_is_for_owner_and_staff_only(api: Api, target: StreamTarget) -> None:

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from backend.app.server import BackgroundServer
@@ -22,6 +18,7 @@ from kiosk.core.errors import StreamError
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, StreamState
 from support.api import Api
+from support.backend_process import BackendProcess
 from support.proxy import CuttableProxy
 from support.stream import new_interview, noise_pcm, sha256, write_wav
 
@@ -76,60 +73,27 @@ async def test_sixty_seconds_through_five_cuts_is_byte_identical(
     assert not list((tmp_path / "spool").iterdir())  # the journal is gone once complete
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_backend(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backend", "serve", "--port", str(port)],
-        env={**os.environ, "IK_DATA_DIR": str(data_dir)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "backend did not start"
-        time.sleep(0.1)
-
-
 async def test_server_killed_twice_mid_stream_loses_nothing_acknowledged(tmp_path: Path) -> None:
-    port, data_dir = _free_port(), tmp_path / "data"
-    backend = await asyncio.to_thread(_start_backend, port, data_dir)
+    backend = await asyncio.to_thread(BackendProcess(tmp_path / "data").start)
     try:
-        from backend.app.core.config import Settings
-        from support.api import Api as ApiClient
-
-        class _Remote:  # what Api needs of a server: its URL and settings
-            url = f"http://127.0.0.1:{port}"
-            settings = Settings(data_dir=data_dir)
-
-        api = ApiClient(_Remote())  # type: ignore[arg-type]
+        api = Api(backend)  # type: ignore[arg-type]  # a process, not a BackgroundServer
         target = await asyncio.to_thread(new_interview, api)
         spool = Spool(tmp_path / "spool", SpoolInfo(target.interview_id, target.ws_url, 16000))
         streamer = AudioStreamer(spool, target.candidate.token, "kiosk-1", "test")
         audio = noise_pcm(20.0, seed=5)
         runner = asyncio.create_task(streamer.run())
-        recording = data_dir / "recordings" / f"{target.interview_id}.pcm"
+        recording = backend.recording(target.interview_id)
 
         async def kill_and_restart(after: float) -> None:
-            nonlocal backend
             await asyncio.sleep(after)
             acked_before = streamer.acked
             assert acked_before > 0
-            backend.send_signal(signal.SIGKILL)
-            await asyncio.to_thread(backend.wait)
+            await asyncio.to_thread(backend.kill)
             # Every acknowledged byte survived the kill.
             assert recording.stat().st_size >= acked_before
             assert recording.read_bytes()[:acked_before] == audio[:acked_before]
             await asyncio.sleep(0.5)  # the kiosk keeps capturing while the server is down
-            backend = await asyncio.to_thread(_start_backend, port, data_dir)
+            await asyncio.to_thread(backend.start)
 
         async def two_kills() -> None:
             await kill_and_restart(1.0)
@@ -143,7 +107,6 @@ async def test_server_killed_twice_mid_stream_loses_nothing_acknowledged(tmp_pat
         assert streamer.reconnects >= 2
     finally:
         backend.kill()
-        backend.wait()
 
 
 async def test_kiosk_killed_mid_stream_resumes_from_its_spool(

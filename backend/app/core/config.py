@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "interview-kiosk"
@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     log_level: str = "info"
     log_json: bool = True
 
+    # Resolved once per Settings object: every authenticated request needs the secret, and a
+    # file read on each would be blocking I/O on the server's loop. (``model_copy`` carries it
+    # over, so a copy pointed at another data_dir must be a new Settings instead.)
+    _jwt_secret: str | None = PrivateAttr(default=None)
+
     def resolved_database_url(self) -> str:
         """The configured database URL, or the SQLite file in the data directory."""
         if self.database_url:
@@ -47,8 +52,14 @@ class Settings(BaseSettings):
         """The configured JWT secret, or one generated once and kept in the data directory.
 
         Never a constant in code: a generated secret is written with 0600 permissions so only
-        the service account can read it.
+        the service account can read it. The file is read at most once per Settings object;
+        a new object (a restart) reads it again.
         """
+        if self._jwt_secret is None:
+            self._jwt_secret = self._load_jwt_secret()
+        return self._jwt_secret
+
+    def _load_jwt_secret(self) -> str:
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         path = self.data_dir / JWT_SECRET_FILE

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from backend.app.models.base import Base, UtcDateTime, utcnow
 
 if TYPE_CHECKING:
     from backend.app.models.accounts import User
     from backend.app.models.interviews import Interview
+
+
+def tech_stack_list(technologies: str | Iterable[str] | None) -> list[str]:
+    """A posting's technologies as a list: one named as a string is a list of one, none is empty."""
+    if technologies is None:
+        return []
+    if isinstance(technologies, str):
+        return [technologies]
+    return list(technologies)
 
 
 class JobPosting(Base):
@@ -29,6 +39,12 @@ class JobPosting(Base):
     experience_level: Mapped[str | None] = mapped_column(String(50), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @validates("tech_stack")
+    def _tech_stack_as_list(self, _key: str, technologies: str | list[str] | None) -> list[str]:
+        # Every writer (the API, the demo seed, the CLI) stores a list: a bare string would
+        # otherwise be read back character by character by the role mapping.
+        return tech_stack_list(technologies)
 
 
 class Application(Base):

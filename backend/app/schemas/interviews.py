@@ -75,10 +75,46 @@ class InterviewDetail(InterviewRead):
     preflight: PreflightRequest | None = None
 
 
-class InterviewStartResponse(ResponseModel):
-    interview: InterviewRead
+class InterviewStartResponse(InterviewRead):
+    """The interview's own fields at the top level, with its first question and the WebSocket
+    URL to stream its audio to."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "0b7c4c3e-2f0a-4d3b-9a57-6f1f1b0c9e11",
+                    "candidate_id": "5d0c2f8e-8a4b-4f7e-9b0e-3c1d2e4f5a6b",
+                    "role_type": "typescript",
+                    "status": "scheduled",
+                    "job_posting_id": "7e9f1a2b-3c4d-4e5f-8a9b-0c1d2e3f4a5b",
+                    "application_id": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "resume_id": None,
+                    "kiosk_id": "leeds-07",
+                    "proctor_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                    "planned_question_count": 5,
+                    "created_at": "2025-01-06T09:30:00Z",
+                    "started_at": None,
+                    "completed_at": None,
+                    "duration_seconds": None,
+                    "first_question": {
+                        "index": 0,
+                        "total": 5,
+                        "text": "How long have you worked with TypeScript, and what kinds of "
+                        "projects did you use it on?",
+                        "difficulty": "warmup",
+                        "skills": ["typescript", "communication"],
+                        "answer_start_seconds": None,
+                        "answer_end_seconds": None,
+                    },
+                    "ws_url": "ws://127.0.0.1:8000/ws/interviews/0b7c4c3e-2f0a-4d3b-9a57-6f1f1b0c9e11",
+                }
+            ]
+        }
+    )
+
     first_question: QuestionRead
-    ws_url: str
+    ws_url: str = Field(description="Where the kiosk streams the interview's audio (protocol v1)")
 
 
 class PlanningStatusResponse(ResponseModel):

@@ -7,13 +7,13 @@ import uuid
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.app.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.app.core.errors import BadRequest, Conflict, NotFound
 from backend.app.models import Application
 from backend.app.models.enums import PostingStatus
 from backend.app.repositories import applications, audit, postings
 from backend.app.schemas.jobs import ApplicationRead
 from backend.app.services import messages
-from backend.app.services.auth import Principal, require_candidate
+from backend.app.services.auth import Principal, require_candidate, require_owner
 
 
 def to_read(application: Application) -> ApplicationRead:
@@ -71,8 +71,9 @@ async def get_for(
     application = await applications.get_with_posting(session, application_id)
     if application is None:
         raise NotFound(messages.application_not_found(application_id))
-    if application.candidate_id != principal.id and not principal.is_staff:
-        raise Forbidden(messages.APPLICATION_FORBIDDEN)
+    require_owner(
+        principal, application.candidate_id, messages.APPLICATION_FORBIDDEN, or_staff=True
+    )
     return application
 
 

@@ -17,6 +17,7 @@ from backend.app.core.errors import Conflict, Forbidden, TooManyRequests, Unauth
 from backend.app.models import User
 from backend.app.models.enums import Role
 from backend.app.repositories import audit, users
+from backend.app.schemas.auth import LoginRequest, RegisterRequest, TokenResponse, UserRead
 from backend.app.services import messages
 
 logger = structlog.get_logger(__name__)
@@ -75,15 +76,25 @@ async def create_user(
     return user
 
 
-async def login(
-    session: AsyncSession, settings: Settings, email: str, password: str
-) -> tuple[str, int]:
-    """Check the credentials; return a bearer token and its lifetime in seconds.
+async def register(session: AsyncSession, request: RegisterRequest) -> UserRead:
+    """A new candidate account (409 when the e-mail is taken)."""
+    user = await create_user(
+        session, request.email, request.password, request.full_name, Role.CANDIDATE
+    )
+    return UserRead.model_validate(user)
+
+
+def profile(principal: Principal) -> UserRead:
+    return UserRead.model_validate(principal.user)
+
+
+async def login(session: AsyncSession, settings: Settings, request: LoginRequest) -> TokenResponse:
+    """Check the credentials; return a bearer token and its lifetime.
 
     One message for an unknown e-mail and a wrong password. After MAX_FAILURES failures for an
     address within FAILURE_WINDOW, refuse (even the right password) until the oldest expires.
     """
-    email = normalize_email(email)
+    email = normalize_email(request.email)
     now = datetime.now(UTC)
     recent = await users.failures_since(session, email, now - FAILURE_WINDOW)
     if len(recent) >= MAX_FAILURES:
@@ -91,7 +102,7 @@ async def login(
         logger.warning("login_throttled", retry_after=retry_after)
         raise TooManyRequests(messages.TOO_MANY_ATTEMPTS, max(1, retry_after))
     user = await users.get_by_email(session, email)
-    valid = await security.verify_password(user.password_hash if user else None, password)
+    valid = await security.verify_password(user.password_hash if user else None, request.password)
     if user is None or not valid or not user.is_active:
         await users.record_failure(session, email, now)
         # The address goes in the details: the subject column holds ids (64 characters), and
@@ -107,7 +118,7 @@ async def login(
     token, _claims = security.issue_token(
         settings.resolved_jwt_secret(), user.id, "access", lifetime
     )
-    return token, int(lifetime.total_seconds())
+    return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
 async def authenticate(session: AsyncSession, settings: Settings, token: str | None) -> Principal:
@@ -138,3 +149,17 @@ def require_admin(principal: Principal) -> None:
 def require_candidate(principal: Principal) -> None:
     if principal.role is not Role.CANDIDATE:
         raise Forbidden(messages.CANDIDATES_ONLY)
+
+
+def require_owner(
+    principal: Principal, owner_id: uuid.UUID, forbidden: str, *, or_staff: bool
+) -> None:
+    """The one ownership rule: only the candidate who owns a subject (an application, an
+    interview, a resume) may act on it, and proctors and admins too when ``or_staff``.
+
+    Raises:
+        Forbidden: with the ``forbidden`` message, for anyone else.
+    """
+    if principal.id == owner_id or (or_staff and principal.is_staff):
+        return
+    raise Forbidden(forbidden)

@@ -1,38 +1,179 @@
 """Planning and starting interviews (the story "Enhanced Interview Start Endpoint"), and
-reading them back."""
+reading them back.
+
+Each public function serves one route: it checks who may do what, raises a ``DomainError``
+when a rule is not met, and answers with the route's response schema.
+"""
 
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.core.config import Settings
-from backend.app.core.errors import BadRequest, Conflict, Forbidden, NotFound
-from backend.app.models import Interview, PlannedQuestion, Resume
+from backend.app.core.errors import BadRequest, Conflict, NotFound
+from backend.app.models import Application, Interview, JobPosting, PlannedQuestion, Resume
 from backend.app.models.enums import ApplicationStatus, InterviewStatus, PostingStatus
 from backend.app.repositories import applications, audit, interviews
 from backend.app.schemas.interviews import (
     InterviewDetail,
     InterviewRead,
     InterviewStartRequest,
+    InterviewStartResponse,
     PlanningStatusResponse,
     PreflightRequest,
     QuestionRead,
 )
 from backend.app.services import messages
-from backend.app.services.auth import Principal, require_candidate
+from backend.app.services.auth import Principal, require_candidate, require_owner
 from backend.app.services.catalog import Catalog
 from backend.app.services.prompts import JobContext
-from backend.app.services.streaming.recording import recording_path
+from backend.app.services.streaming.recording import recording_path, wav_stream
 
 logger = structlog.get_logger(__name__)
 
 
 def ws_url(ws_base_url: str, interview_id: uuid.UUID) -> str:
     return f"{ws_base_url}/ws/interviews/{interview_id}"
+
+
+# --- planning: resolve the role and job, check the resume, build and save the interview ------
+
+
+@dataclass(frozen=True)
+class InterviewSubject:
+    """What an interview is for: a role type, and the job application it was taken for."""
+
+    role_type: str
+    application: Application | None = None
+    job: JobContext | None = None
+
+
+def job_context(posting: JobPosting) -> JobContext:
+    return JobContext(
+        title=posting.title,
+        company=posting.company,
+        role_category=posting.role_category,
+        experience_level=posting.experience_level,
+        description=posting.description,
+        required_skills=tuple(posting.required_skills),
+        tech_stack=tuple(posting.tech_stack),
+    )
+
+
+async def _application_to_interview_for(
+    session: AsyncSession, principal: Principal, application_id: uuid.UUID
+) -> Application:
+    """The caller's own application, to an active posting."""
+    application = await applications.get_for_new_interview(session, application_id)
+    if application is None:
+        raise NotFound(messages.application_not_found(application_id))
+    require_owner(
+        principal, application.candidate_id, messages.APPLICATION_FORBIDDEN, or_staff=False
+    )
+    if application.job_posting.status != PostingStatus.ACTIVE:
+        raise BadRequest(messages.POSTING_NOT_ACTIVE)
+    return application
+
+
+async def resolve_subject(
+    session: AsyncSession, principal: Principal, catalog: Catalog, request: InterviewStartRequest
+) -> InterviewSubject:
+    """The role from the application's posting (which wins), else from ``role_type``."""
+    if request.application_id is not None:
+        application = await _application_to_interview_for(
+            session, principal, request.application_id
+        )
+        posting = application.job_posting
+        role_type = catalog.roles.for_posting(posting.tech_stack, posting.role_category)
+        return InterviewSubject(role_type, application, job_context(posting))
+    if request.role_type is not None:
+        return InterviewSubject(catalog.roles.resolve(request.role_type))
+    raise BadRequest(messages.NEED_APPLICATION_OR_ROLE)
+
+
+async def check_resume(
+    session: AsyncSession, principal: Principal, resume_id: uuid.UUID | None
+) -> None:
+    """A resume named for the interview exists and is the caller's own."""
+    if resume_id is None:
+        return
+    resume = await session.get(Resume, resume_id)
+    if resume is None:
+        raise NotFound(messages.resume_not_found(resume_id))
+    require_owner(principal, resume.candidate_id, messages.RESUME_FORBIDDEN, or_staff=False)
+
+
+def build_interview(
+    principal: Principal,
+    catalog: Catalog,
+    settings: Settings,
+    subject: InterviewSubject,
+    resume_id: uuid.UUID | None,
+) -> Interview:
+    """A scheduled interview with its planned questions and the interviewer's prompt."""
+    interview_id = uuid.uuid4()
+    job = subject.job
+    planned = catalog.questions.plan(
+        subject.role_type,
+        settings.planned_questions,
+        seed=str(interview_id),
+        required_skills=job.required_skills if job else (),
+        tech_stack=job.tech_stack if job else (),
+    )
+    application = subject.application
+    return Interview(
+        id=interview_id,
+        candidate_id=principal.id,
+        resume_id=resume_id,
+        job_posting_id=application.job_posting_id if application else None,
+        application_id=application.id if application else None,
+        role_type=subject.role_type,
+        status=InterviewStatus.SCHEDULED,
+        system_prompt=catalog.prompts.system_prompt(subject.role_type, job),
+        kiosk_id=principal.claims.kiosk_id,
+        proctor_id=principal.claims.proctor_id,
+        questions=[
+            PlannedQuestion(
+                index=index,
+                bank_id=question.id,
+                text=question.text,
+                difficulty=question.difficulty,
+                skills=list(question.skills),
+            )
+            for index, question in enumerate(planned)
+        ],
+    )
+
+
+async def save_planned(
+    session: AsyncSession,
+    principal: Principal,
+    interview: Interview,
+    application: Application | None,
+) -> None:
+    """Store the interview, audited; its application, if any, is now interviewing."""
+    if application is not None:
+        logger.info(
+            "interview_start_with_job_context",
+            interview_id=str(interview.id),
+            job_posting_id=str(application.job_posting_id),
+            role_type=interview.role_type,
+        )
+        if application.status == ApplicationStatus.APPLIED:
+            application.status = ApplicationStatus.INTERVIEWING
+    session.add(interview)
+    audit.record(
+        session, principal.id, "interview_planned", "interview", interview.id,
+        role_type=interview.role_type, questions=len(interview.questions),
+        kiosk_id=principal.claims.kiosk_id,
+    )  # fmt: skip
+    await session.commit()
 
 
 async def plan_interview(
@@ -54,91 +195,51 @@ async def plan_interview(
         role_type=request.role_type,
     )
     require_candidate(principal)
-    interview_id = uuid.uuid4()
-    job: JobContext | None = None
-    application = None
-    if request.application_id is not None:
-        application = await applications.get_for_new_interview(session, request.application_id)
-        if application is None:
-            raise NotFound(messages.application_not_found(request.application_id))
-        if application.candidate_id != principal.id:
-            raise Forbidden(messages.APPLICATION_FORBIDDEN)
-        posting = application.job_posting
-        if posting.status != PostingStatus.ACTIVE:
-            raise BadRequest(messages.POSTING_NOT_ACTIVE)
-        role_type = catalog.roles.for_posting(posting.tech_stack, posting.role_category)
-        job = JobContext(
-            title=posting.title,
-            company=posting.company,
-            role_category=posting.role_category,
-            experience_level=posting.experience_level,
-            description=posting.description,
-            required_skills=tuple(posting.required_skills),
-            tech_stack=tuple(posting.tech_stack),
-        )
-        logger.info(
-            "interview_start_with_job_context",
-            interview_id=str(interview_id),
-            job_posting_id=str(posting.id),
-            role_type=role_type,
-        )
-    elif request.role_type is not None:
-        role_type = catalog.roles.resolve(request.role_type)
-    else:
-        raise BadRequest(messages.NEED_APPLICATION_OR_ROLE)
-
-    if request.resume_id is not None:
-        resume = await session.get(Resume, request.resume_id)
-        if resume is None:
-            raise NotFound(messages.resume_not_found(request.resume_id))
-        if resume.candidate_id != principal.id:
-            raise Forbidden(messages.RESUME_FORBIDDEN)
-
-    planned = catalog.questions.plan(
-        role_type,
-        settings.planned_questions,
-        seed=str(interview_id),
-        required_skills=job.required_skills if job else (),
-        tech_stack=job.tech_stack if job else (),
-    )
-    interview = Interview(
-        id=interview_id,
-        candidate_id=principal.id,
-        resume_id=request.resume_id,
-        job_posting_id=application.job_posting_id if application else None,
-        application_id=application.id if application else None,
-        role_type=role_type,
-        status=InterviewStatus.SCHEDULED,
-        system_prompt=catalog.prompts.system_prompt(role_type, job),
-        kiosk_id=principal.claims.kiosk_id,
-        proctor_id=principal.claims.proctor_id,
-        questions=[
-            PlannedQuestion(
-                index=index,
-                bank_id=question.id,
-                text=question.text,
-                difficulty=question.difficulty,
-                skills=list(question.skills),
-            )
-            for index, question in enumerate(planned)
-        ],
-    )
-    session.add(interview)
-    if application is not None and application.status == ApplicationStatus.APPLIED:
-        application.status = ApplicationStatus.INTERVIEWING
-    audit.record(
-        session, principal.id, "interview_planned", "interview", interview_id,
-        role_type=role_type, questions=len(planned), kiosk_id=principal.claims.kiosk_id,
-    )  # fmt: skip
-    await session.commit()
+    subject = await resolve_subject(session, principal, catalog, request)
+    await check_resume(session, principal, request.resume_id)
+    interview = build_interview(principal, catalog, settings, subject, request.resume_id)
+    await save_planned(session, principal, interview, subject.application)
     logger.info(
         "interview_started_successfully",
-        interview_id=str(interview_id),
-        role_type=role_type,
-        planned_questions=len(planned),
-        job_linked=application is not None,
+        interview_id=str(interview.id),
+        role_type=interview.role_type,
+        planned_questions=len(interview.questions),
+        job_linked=subject.application is not None,
     )
     return interview
+
+
+async def start(
+    session: AsyncSession,
+    principal: Principal,
+    catalog: Catalog,
+    settings: Settings,
+    request: InterviewStartRequest,
+    ws_base_url: str,
+) -> InterviewStartResponse:
+    """Plan an interview; answer with it, its first question and where to stream its audio."""
+    interview = await plan_interview(session, principal, catalog, settings, request)
+    return InterviewStartResponse(
+        **_interview_fields(interview),
+        first_question=question_read(interview.questions[0], len(interview.questions)),
+        ws_url=ws_url(ws_base_url, interview.id),
+    )
+
+
+async def plan(
+    session: AsyncSession,
+    principal: Principal,
+    catalog: Catalog,
+    settings: Settings,
+    request: InterviewStartRequest,
+    ws_base_url: str,
+) -> PlanningStatusResponse:
+    """Plan an interview; answer with its status and where to stream its audio."""
+    interview = await plan_interview(session, principal, catalog, settings, request)
+    return planning_status(interview, ws_base_url)
+
+
+# --- reading interviews back ----------------------------------------------------------------
 
 
 async def get_for(
@@ -148,9 +249,20 @@ async def get_for(
     interview = await interviews.get_with_questions(session, interview_id)
     if interview is None:
         raise NotFound(messages.interview_not_found(interview_id))
-    if interview.candidate_id != principal.id and not principal.is_staff:
-        raise Forbidden(messages.INTERVIEW_FORBIDDEN)
+    require_owner(principal, interview.candidate_id, messages.INTERVIEW_FORBIDDEN, or_staff=True)
     return interview
+
+
+async def get_plan(
+    session: AsyncSession, principal: Principal, interview_id: uuid.UUID, ws_base_url: str
+) -> PlanningStatusResponse:
+    return planning_status(await get_for(session, principal, interview_id), ws_base_url)
+
+
+async def get_detail(
+    session: AsyncSession, principal: Principal, interview_id: uuid.UUID
+) -> InterviewDetail:
+    return interview_detail(await get_for(session, principal, interview_id))
 
 
 async def list_for(
@@ -159,11 +271,13 @@ async def list_for(
     status: InterviewStatus | None,
     kiosk_id: str | None,
     limit: int,
-) -> list[Interview]:
+) -> list[InterviewRead]:
+    """The caller's interviews; proctors and admins see everyone's."""
     candidate_id = None if principal.is_staff else principal.id
-    return await interviews.list_filtered(
+    found = await interviews.list_filtered(
         session, candidate_id, status.value if status else None, kiosk_id, limit
     )
+    return [interview_read(interview) for interview in found]
 
 
 def question_read(
@@ -185,59 +299,32 @@ def question_read(
     )
 
 
+def _interview_fields(interview: Interview) -> dict[str, Any]:
+    """The interview's ``InterviewRead`` fields, for it and the responses that extend it."""
+    return {
+        **{
+            name: getattr(interview, name)
+            for name in InterviewRead.model_fields
+            if name != "planned_question_count"
+        },
+        "planned_question_count": len(interview.questions),
+    }
+
+
 def interview_read(interview: Interview) -> InterviewRead:
-    return InterviewRead.model_validate(
-        {
-            **{
-                c: getattr(interview, c)
-                for c in InterviewRead.model_fields
-                if c != "planned_question_count"
-            },
-            "planned_question_count": len(interview.questions),
-        }
-    )
+    return InterviewRead.model_validate(_interview_fields(interview))
 
 
 def interview_detail(interview: Interview) -> InterviewDetail:
     total = len(interview.questions)
     rate = (interview.audio_sample_rate or 0) * (interview.audio_channels or 0) * 2
     return InterviewDetail(
-        **interview_read(interview).model_dump(),
+        **_interview_fields(interview),
         questions=[question_read(q, total, rate) for q in interview.questions],
         preflight=PreflightRequest.model_validate(interview.preflight)
         if interview.preflight
         else None,
     )
-
-
-async def record_preflight(
-    session: AsyncSession, principal: Principal, interview_id: uuid.UUID, check: PreflightRequest
-) -> Interview:
-    """The candidate's kiosk records the seat's microphone check (before or during the
-    interview; a repeated check replaces the earlier one)."""
-    interview = await get_for(session, principal, interview_id)
-    if interview.candidate_id != principal.id:
-        raise Forbidden(messages.INTERVIEW_FORBIDDEN)
-    if interview.status in (InterviewStatus.COMPLETED, InterviewStatus.ABANDONED):
-        raise Conflict(f"Interview {interview_id} is {interview.status}")
-    interview.preflight = check.model_dump()
-    audit.record(session, principal.id, "preflight_recorded", "interview", interview.id,
-                 fit=check.fit)  # fmt: skip
-    await session.commit()
-    return interview
-
-
-async def recording_for(
-    session: AsyncSession, principal: Principal, settings: Settings, interview_id: uuid.UUID
-) -> tuple[Path, int, int, int]:
-    """(path, bytes, sample rate, channels) of the recording the caller may hear."""
-    interview = await get_for(session, principal, interview_id)
-    path = recording_path(settings.data_dir, interview.id)
-    if interview.audio_sample_rate is None or not path.exists():
-        raise NotFound(f"Interview {interview_id} has no recording yet")
-    channels = interview.audio_channels or 1
-    size = path.stat().st_size
-    return path, size - size % (2 * channels), interview.audio_sample_rate, channels
 
 
 def planning_status(interview: Interview, ws_base_url: str) -> PlanningStatusResponse:
@@ -248,4 +335,47 @@ def planning_status(interview: Interview, ws_base_url: str) -> PlanningStatusRes
         planned_question_count=count,
         message=f"Interview planned with {count} questions",
         ws_url=ws_url(ws_base_url, interview.id),
+    )
+
+
+# --- the seat's check and the recording -----------------------------------------------------
+
+
+async def record_preflight(
+    session: AsyncSession, principal: Principal, interview_id: uuid.UUID, check: PreflightRequest
+) -> InterviewDetail:
+    """The candidate's kiosk records the seat's microphone check (before or during the
+    interview; a repeated check replaces the earlier one)."""
+    interview = await get_for(session, principal, interview_id)
+    require_owner(principal, interview.candidate_id, messages.INTERVIEW_FORBIDDEN, or_staff=False)
+    if interview.status in (InterviewStatus.COMPLETED, InterviewStatus.ABANDONED):
+        raise Conflict(f"Interview {interview_id} is {interview.status}")
+    interview.preflight = check.model_dump()
+    audit.record(session, principal.id, "preflight_recorded", "interview", interview.id,
+                 fit=check.fit)  # fmt: skip
+    await session.commit()
+    return interview_detail(interview)
+
+
+@dataclass(frozen=True)
+class WavDownload:
+    """A recording as a WAV file: its bytes, read as they are sent, and their number."""
+
+    chunks: AsyncIterator[bytes]
+    content_length: int
+
+
+async def recording_for(
+    session: AsyncSession, principal: Principal, settings: Settings, interview_id: uuid.UUID
+) -> WavDownload:
+    """The whole recording so far, if the caller may hear it (whole samples only)."""
+    interview = await get_for(session, principal, interview_id)
+    path = recording_path(settings.data_dir, interview.id)
+    if interview.audio_sample_rate is None or not path.exists():
+        raise NotFound(f"Interview {interview_id} has no recording yet")
+    channels = interview.audio_channels or 1
+    size = path.stat().st_size
+    size -= size % (2 * channels)
+    return WavDownload(  # the WAV header is 44 bytes
+        wav_stream(path, size, interview.audio_sample_rate, channels), content_length=44 + size
     )

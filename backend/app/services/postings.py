@@ -9,30 +9,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app.core.errors import NotFound
 from backend.app.models import JobPosting
 from backend.app.repositories import audit, postings
-from backend.app.schemas.jobs import JobPostingCreate, JobPostingUpdate
+from backend.app.schemas.jobs import JobPostingCreate, JobPostingRead, JobPostingUpdate
 from backend.app.services import messages
 from backend.app.services.auth import Principal, require_admin
 
 
-async def list_active(session: AsyncSession, _principal: Principal) -> list[JobPosting]:
-    return await postings.list_active(session)
+async def list_active(session: AsyncSession, _principal: Principal) -> list[JobPostingRead]:
+    return [JobPostingRead.model_validate(p) for p in await postings.list_active(session)]
 
 
 async def create(
     session: AsyncSession, principal: Principal, request: JobPostingCreate
-) -> JobPosting:
+) -> JobPostingRead:
     require_admin(principal)
     posting = JobPosting(**request.model_dump())
     session.add(posting)
     await session.flush()
     audit.record(session, principal.id, "job_posting_created", "job_posting", posting.id)
     await session.commit()
-    return posting
+    return JobPostingRead.model_validate(posting)
 
 
 async def update(
     session: AsyncSession, principal: Principal, posting_id: uuid.UUID, request: JobPostingUpdate
-) -> JobPosting:
+) -> JobPostingRead:
+    """Change the fields the request sent, and only those."""
     require_admin(principal)
     posting = await postings.get(session, posting_id)
     if posting is None:
@@ -45,4 +46,4 @@ async def update(
         fields=sorted(changes),
     )  # fmt: skip
     await session.commit()
-    return posting
+    return JobPostingRead.model_validate(posting)

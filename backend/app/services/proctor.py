@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app.core import security
 from backend.app.core.config import Settings
 from backend.app.core.errors import NotFound
-from backend.app.models import User
 from backend.app.models.enums import Role
 from backend.app.repositories import audit, users
 from backend.app.schemas.proctor import CandidateRead, SessionLaunchResponse
@@ -22,9 +21,11 @@ logger = structlog.get_logger(__name__)
 
 async def find_candidates(
     session: AsyncSession, principal: Principal, query: str, limit: int
-) -> list[User]:
+) -> list[CandidateRead]:
+    """Active candidates whose name or e-mail contains ``query`` (staff only)."""
     require_staff(principal)
-    return await users.search_candidates(session, query.strip(), limit)
+    found = await users.search_candidates(session, query.strip(), limit)
+    return [CandidateRead.model_validate(candidate) for candidate in found]
 
 
 async def launch_session(

@@ -1,8 +1,8 @@
 """Connects the screens to ``KioskFlow``: buttons call the flow, the flow's state is drawn.
 
-Async slots are short, disable what they started from, and always restore it; a
-``KioskError`` is shown as its message, anything else as a plain sentence (logged with its
-traceback, never shown to the candidate).
+Slots are short; async ones disable what they started from and always restore it. In every
+slot a ``KioskError`` is shown as its message, anything else as a plain sentence (logged with
+its traceback, never shown to the candidate).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 
 import structlog
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QPushButton
+from PySide6.QtWidgets import QApplication, QWidget
 from qasync import asyncSlot
 
 from kiosk.core.api_client import CandidateSummary
@@ -60,11 +60,11 @@ class FlowController(QObject):
         w = window
         w.choose.practice_roles.addItems(practice_roles)
         w.locked.sign_in_button.clicked.connect(self._on_open_sign_in)
-        w.locked.exit_button.clicked.connect(self._flow.open_exit_pin)
+        w.locked.exit_button.clicked.connect(self._on_open_exit_pin)
         w.exit_pin.exit_button.clicked.connect(self._on_exit_pin)
         w.exit_pin.pin_edit.returnPressed.connect(self._on_exit_pin)
         w.exit_pin.cancel_button.clicked.connect(self._on_lock)
-        w.launch.exit_kiosk_button.clicked.connect(self._flow.exit_as_proctor)
+        w.launch.exit_kiosk_button.clicked.connect(self._on_exit_as_proctor)
         w.sign_in.sign_in_button.clicked.connect(self._on_sign_in)
         w.sign_in.password_edit.returnPressed.connect(self._on_sign_in)
         w.sign_in.cancel_button.clicked.connect(self._on_lock)
@@ -101,14 +101,14 @@ class FlowController(QObject):
     async def _run(
         self,
         screen: ScreenView,
-        buttons: list[QPushButton],
+        widgets: list[QWidget],
         action: Callable[[], Awaitable[object]],
     ) -> None:
         # Disabling the focused button moves Qt's focus along; put it back afterwards so a
         # keyboard user stays where they were (unless the action moved to another screen).
         focused = QApplication.focusWidget()
-        for button in buttons:
-            button.setEnabled(False)
+        for widget in widgets:
+            widget.setEnabled(False)
         screen.show_message("")
         try:
             await action()
@@ -118,10 +118,20 @@ class FlowController(QObject):
             logger.exception("flow_action_failed")
             screen.show_message(UNEXPECTED)
         finally:
-            for button in buttons:
-                button.setEnabled(True)
+            for widget in widgets:
+                widget.setEnabled(True)
             if focused is not None and focused.isVisible() and focused.isEnabled():
                 focused.setFocus()
+
+    def _run_now(self, screen: ScreenView, action: Callable[[], object]) -> None:
+        """A flow action that does not wait (a screen change): errors as in ``_run``."""
+        try:
+            action()
+        except KioskError as exc:
+            screen.show_message(str(exc))
+        except Exception:
+            logger.exception("flow_action_failed")
+            screen.show_message(UNEXPECTED)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() in INPUT_EVENTS:
@@ -129,7 +139,13 @@ class FlowController(QObject):
         return False  # only watching: every event goes on to its widget
 
     def _on_open_sign_in(self) -> None:
-        self._flow.open_sign_in()
+        self._run_now(self._window.locked, self._flow.open_sign_in)
+
+    def _on_open_exit_pin(self) -> None:
+        self._run_now(self._window.locked, self._flow.open_exit_pin)
+
+    def _on_exit_as_proctor(self) -> None:
+        self._run_now(self._window.launch, self._flow.exit_as_proctor)
 
     def _on_lock(self) -> None:
         self._window.sign_in.clear()
@@ -183,7 +199,8 @@ class FlowController(QObject):
     def _on_device(self, position: int) -> None:
         devices = self._flow.state.devices
         if 0 <= position < len(devices):
-            self._flow.select_device(devices[position].index)
+            index = devices[position].index
+            self._run_now(self._window.mic_check, lambda: self._flow.select_device(index))
 
     @asyncSlot()
     async def _on_continue(self) -> None:
@@ -228,13 +245,22 @@ class FlowController(QObject):
     async def _on_check(self) -> None:
         view = self._window.mic_check
         view.verdict_label.setText("Listening…")
-        await self._run(view, [view.check_button, view.start_button], self._flow.check_microphone)
+        await self._run(
+            view, [view.check_button, view.start_button, view.device_combo],
+            self._flow.check_microphone,
+        )  # fmt: skip
+        state = self._flow.state
+        if state.mic_result is None:  # the check failed: no verdict, and no "Listening…"
+            view.verdict_label.setText(state.mic_error or "")
 
     @asyncSlot()
     async def _on_start(self) -> None:
         view = self._window.mic_check
         self._answer_started = time.monotonic()
-        await self._run(view, [view.start_button, view.check_button], self._flow.start_interview)
+        await self._run(
+            view, [view.start_button, view.check_button, view.device_combo],
+            self._flow.start_interview,
+        )  # fmt: skip
 
     @asyncSlot()
     async def _on_next(self) -> None:

@@ -4,7 +4,6 @@ from fastapi import APIRouter, status
 
 from backend.app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
 from backend.app.api.responses import refusals
-from backend.app.models.enums import Role
 from backend.app.schemas.auth import LoginRequest, RegisterRequest, TokenResponse, UserRead
 from backend.app.services import auth
 
@@ -19,19 +18,15 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 )
 async def register(body: RegisterRequest, session: SessionDep) -> UserRead:
     """Create a candidate account. 409 when the e-mail is taken."""
-    user = await auth.create_user(
-        session, body.email, body.password, body.full_name, Role.CANDIDATE
-    )
-    return UserRead.model_validate(user)
+    return await auth.register(session, body)
 
 
 @router.post("/login", response_model=TokenResponse, responses=refusals(400, 401, 429))
 async def login(body: LoginRequest, session: SessionDep, settings: SettingsDep) -> TokenResponse:
     """Exchange e-mail and password for a bearer token. 429 after 5 failures in 15 minutes."""
-    token, expires_in = await auth.login(session, settings, body.email, body.password)
-    return TokenResponse(access_token=token, expires_in=expires_in)
+    return await auth.login(session, settings, body)
 
 
 @router.get("/me", response_model=UserRead, responses=refusals(401))
 async def me(principal: CurrentPrincipal) -> UserRead:
-    return UserRead.model_validate(principal.user)
+    return auth.profile(principal)

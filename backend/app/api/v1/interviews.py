@@ -19,7 +19,6 @@ from backend.app.schemas.interviews import (
     PreflightRequest,
 )
 from backend.app.services import interviews
-from backend.app.services.streaming.recording import wav_stream
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
 # Also mounted at /api for the planning service's existing clients.
@@ -41,8 +40,7 @@ async def plan(
     ws_base_url: WsBaseUrl,
 ) -> PlanningStatusResponse:
     """Plan an interview and return at once the WebSocket URL to stream its audio to."""
-    interview = await interviews.plan_interview(session, principal, catalog, settings, body)
-    return interviews.planning_status(interview, ws_base_url)
+    return await interviews.plan(session, principal, catalog, settings, body, ws_base_url)
 
 
 @planning_router.get(
@@ -56,8 +54,7 @@ async def get_plan(
     principal: CurrentPrincipal,
     ws_base_url: WsBaseUrl,
 ) -> PlanningStatusResponse:
-    interview = await interviews.get_for(session, principal, interview_id)
-    return interviews.planning_status(interview, ws_base_url)
+    return await interviews.get_plan(session, principal, interview_id, ws_base_url)
 
 
 @router.post(
@@ -74,14 +71,11 @@ async def start(
     settings: SettingsDep,
     ws_base_url: WsBaseUrl,
 ) -> InterviewStartResponse:
-    """Start an interview for a job application (role from the posting) or a role type."""
-    interview = await interviews.plan_interview(session, principal, catalog, settings, body)
-    total = len(interview.questions)
-    return InterviewStartResponse(
-        interview=interviews.interview_read(interview),
-        first_question=interviews.question_read(interview.questions[0], total),
-        ws_url=interviews.ws_url(ws_base_url, interview.id),
-    )
+    """Start an interview for a job application (role from the posting) or a role type.
+
+    201 with the interview's fields, its ``first_question`` and the ``ws_url`` to stream to.
+    """
+    return await interviews.start(session, principal, catalog, settings, body, ws_base_url)
 
 
 @router.get("", response_model=list[InterviewRead], responses=refusals(401))
@@ -93,8 +87,7 @@ async def list_interviews(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[InterviewRead]:
     """The caller's interviews; proctors and admins see everyone's."""
-    found = await interviews.list_for(session, principal, status_filter, kiosk_id, limit)
-    return [interviews.interview_read(i) for i in found]
+    return await interviews.list_for(session, principal, status_filter, kiosk_id, limit)
 
 
 @router.get(
@@ -112,13 +105,9 @@ async def recording(
     settings: SettingsDep,
 ) -> StreamingResponse:
     """The whole recording so far, as a WAV file (the candidate, proctors, admins)."""
-    path, size, rate, channels = await interviews.recording_for(
-        session, principal, settings, interview_id
-    )
+    wav = await interviews.recording_for(session, principal, settings, interview_id)
     return StreamingResponse(
-        wav_stream(path, size, rate, channels),
-        media_type="audio/wav",
-        headers={"Content-Length": str(44 + size)},
+        wav.chunks, media_type="audio/wav", headers={"Content-Length": str(wav.content_length)}
     )
 
 
@@ -134,12 +123,11 @@ async def preflight(
     principal: CurrentPrincipal,
 ) -> InterviewDetail:
     """Keep the seat's microphone check with the interview (the candidate's kiosk)."""
-    interview = await interviews.record_preflight(session, principal, interview_id, body)
-    return interviews.interview_detail(interview)
+    return await interviews.record_preflight(session, principal, interview_id, body)
 
 
 @router.get("/{interview_id}", response_model=InterviewDetail, responses=refusals(401, 403, 404))
 async def get(
     interview_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> InterviewDetail:
-    return interviews.interview_detail(await interviews.get_for(session, principal, interview_id))
+    return await interviews.get_detail(session, principal, interview_id)

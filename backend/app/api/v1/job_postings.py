@@ -14,9 +14,7 @@ router = APIRouter(prefix="/job-postings", tags=["job postings"])
 
 @router.get("", response_model=list[JobPostingRead], responses=refusals(401))
 async def list_active(session: SessionDep, principal: CurrentPrincipal) -> list[JobPostingRead]:
-    return [
-        JobPostingRead.model_validate(p) for p in await postings.list_active(session, principal)
-    ]
+    return await postings.list_active(session, principal)
 
 
 @router.post(
@@ -28,7 +26,8 @@ async def list_active(session: SessionDep, principal: CurrentPrincipal) -> list[
 async def create(
     body: JobPostingCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> JobPostingRead:
-    return JobPostingRead.model_validate(await postings.create(session, principal, body))
+    """Create a posting (admins). ``tech_stack`` may be one technology, a list, or null."""
+    return await postings.create(session, principal, body)
 
 
 @router.patch(
@@ -37,6 +36,5 @@ async def create(
 async def update(
     posting_id: uuid.UUID, body: JobPostingUpdate, session: SessionDep, principal: CurrentPrincipal
 ) -> JobPostingRead:
-    return JobPostingRead.model_validate(
-        await postings.update(session, principal, posting_id, body)
-    )
+    """Change the fields sent (admins); ``tech_stack`` as on create, null clears it."""
+    return await postings.update(session, principal, posting_id, body)

@@ -20,8 +20,7 @@ async def candidates(
     query: Annotated[str, Query(max_length=200, pattern=NO_NUL_PATTERN)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[CandidateRead]:
-    found = await proctor.find_candidates(session, principal, query, limit)
-    return [CandidateRead.model_validate(c) for c in found]
+    return await proctor.find_candidates(session, principal, query, limit)
 
 
 @router.post(

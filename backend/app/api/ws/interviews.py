@@ -107,7 +107,9 @@ class _Connection:
     async def run(self, stream: InterviewStream) -> None:
         acks: asyncio.Task[None] | None = None
         try:
-            await self._hello(stream)
+            if not await self._hello(stream):
+                await self.close(CLOSE_NORMAL, "completed")  # an earlier connection ended it
+                return
             acks = asyncio.create_task(self._ack_every_interval(stream))
             while not self.closed:
                 message = await self._receive()
@@ -119,7 +121,11 @@ class _Connection:
                 parsed = parse_text(message.get("text") or "")
                 kind = parsed["type"] if parsed else None
                 if kind == "answer_done":
-                    for reply in await stream.answer_done():
+                    index = parsed.get("index") if parsed else None
+                    if index is not None and (type(index) is not int or index < 0):
+                        await self.send(error("bad_message", "answer_done.index must be >= 0"))
+                        continue
+                    for reply in await stream.answer_done(index):
                         await self.send(reply)
                 elif kind == "end":
                     for reply in await stream.end():
@@ -140,7 +146,8 @@ class _Connection:
                 with contextlib.suppress(asyncio.CancelledError):
                     await acks
 
-    async def _hello(self, stream: InterviewStream) -> None:
+    async def _hello(self, stream: InterviewStream) -> bool:
+        """Wait for ``hello`` and answer ``ready``; False if the interview is already complete."""
         deadline = asyncio.get_running_loop().time() + HELLO_TIMEOUT_SECONDS
         while True:
             try:
@@ -157,8 +164,9 @@ class _Connection:
             if parsed["type"] != "hello":
                 await self.send(error("bad_message", f"expected hello, got {parsed['type']!r}"))
                 continue
-            await self.send(await stream.start(parse_hello(parsed)))
-            return
+            ready = await stream.start(parse_hello(parsed))
+            await self.send(ready)
+            return "completed" not in ready
 
     async def _ack_every_interval(self, stream: InterviewStream) -> None:
         while True:

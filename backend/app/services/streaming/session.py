@@ -3,6 +3,7 @@ questions, and finalization. The WebSocket route only moves messages in and out.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,12 +12,12 @@ from typing import Any
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend.app.core.errors import Conflict, Forbidden, NotFound
+from backend.app.core.errors import Conflict, NotFound
 from backend.app.models import Interview
 from backend.app.models.enums import InterviewStatus
 from backend.app.repositories import audit, interviews
 from backend.app.services import messages
-from backend.app.services.auth import Principal
+from backend.app.services.auth import Principal, require_owner
 from backend.app.services.streaming.protocol import (
     CLOSE_POLICY,
     SAMPLE_WIDTH,
@@ -25,7 +26,7 @@ from backend.app.services.streaming.protocol import (
     error,
     parse_frame,
 )
-from backend.app.services.streaming.recording import RecordingFile, recording_path, sha256_of
+from backend.app.services.streaming.recording import RecordingFile, recording_path
 
 logger = structlog.get_logger(__name__)
 FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.ABANDONED)
@@ -38,10 +39,25 @@ async def authorize_stream(
     interview = await session.get(Interview, interview_id)
     if interview is None:
         raise NotFound(messages.interview_not_found(interview_id))
-    if interview.candidate_id != principal.id:
-        raise Forbidden(messages.INTERVIEW_FORBIDDEN)
+    # Staff may read an interview but never speak into it.
+    require_owner(principal, interview.candidate_id, messages.INTERVIEW_FORBIDDEN, or_staff=False)
     if interview.status in FINISHED:
         raise Conflict(f"Interview {interview_id} is {interview.status}")
+
+
+def _ready_for_completed(interview: Interview) -> dict[str, Any]:
+    audio_bytes = interview.audio_bytes or 0
+    return {
+        "type": "ready",
+        "interview_id": str(interview.id),
+        "resume_offset": audio_bytes,
+        "question": None,
+        "completed": {
+            "audio_bytes": audio_bytes,
+            "duration_seconds": interview.duration_seconds,
+            "sha256": interview.audio_sha256,
+        },
+    }
 
 
 def _question(interview: Interview) -> dict[str, Any] | None:
@@ -50,6 +66,12 @@ def _question(interview: Interview) -> dict[str, Any] | None:
         return None
     total = len(interview.questions)
     return {"index": index, "total": total, "text": interview.questions[index].text}
+
+
+def _then_ask(ack: dict[str, Any], question: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if question is None:
+        return [ack, {"type": "questions_complete"}]
+    return [ack, {"type": "question", **question}]
 
 
 class InterviewStream:
@@ -67,11 +89,17 @@ class InterviewStream:
         self._acked = -1
 
     async def start(self, audio_format: AudioFormat) -> dict[str, Any]:
-        """Accept a hello: fix or check the format, open the recording, answer ``ready``."""
+        """Accept a hello: fix or check the format, open the recording, answer ``ready``.
+
+        A ``ready`` carrying ``completed`` means the interview completed between the
+        handshake and this hello (an earlier connection's ``end`` arrived): the caller closes.
+        """
         async with self._sessionmaker() as session:
             interview = await interviews.get_with_questions(session, self.interview_id)
+            if interview is not None and interview.status == InterviewStatus.COMPLETED:
+                return _ready_for_completed(interview)
             if interview is None or interview.status in FINISHED:
-                # Finished or deleted between the handshake and the hello.
+                # Abandoned or deleted between the handshake and the hello.
                 raise ProtocolViolation(
                     CLOSE_POLICY, error("bad_message", "the interview is over"), "finished"
                 )
@@ -94,7 +122,8 @@ class InterviewStream:
                     "format mismatch",
                 )
             self._format = audio_format
-            self._recording = RecordingFile(
+            self._recording = await asyncio.to_thread(
+                RecordingFile,
                 recording_path(self._data_dir, self.interview_id),
                 SAMPLE_WIDTH * audio_format.channels,
             )
@@ -144,33 +173,48 @@ class InterviewStream:
         self._acked = await self._recording.sync()
         return {"type": "ack", "offset": self._acked}
 
-    async def answer_done(self) -> list[dict[str, Any]]:
+    async def answer_done(self, index: int | None = None) -> list[dict[str, Any]]:
+        """End the current answer and move on; answers with the question now current.
+
+        ``index`` (v1.1) names the answer the client means to end. A repeat, or any index
+        but the current one, is already done: the reply is the current question, and no
+        question is skipped or asked twice. Without it (a v1 client) the current answer ends.
+        """
         ack = await self._ack()
         async with self._sessionmaker() as session:
-            interview = await interviews.get_with_questions(session, self.interview_id)
-            assert interview is not None
-            index = interview.current_question_index
-            if index >= len(interview.questions):
+            interview = await self._interview(session)
+            current = interview.current_question_index
+            if current >= len(interview.questions):
                 return [ack, {"type": "questions_complete"}]
+            if index is not None and index != current:
+                logger.info("answer_done_repeated", interview_id=str(self.interview_id),
+                            index=index, current=current)  # fmt: skip
+                return _then_ask(ack, _question(interview))
+            index = current
             interview.questions[index].answer_end_offset = self._acked
             interview.current_question_index = index + 1
             if index + 1 < len(interview.questions):
                 interview.questions[index + 1].answer_start_offset = self._acked
             await session.commit()
             following = _question(interview)
-        if following is None:
-            return [ack, {"type": "questions_complete"}]
-        return [ack, {"type": "question", **following}]
+        return _then_ask(ack, following)
+
+    async def _interview(self, session: AsyncSession) -> Interview:
+        interview = await interviews.get_with_questions(session, self.interview_id)
+        if interview is None:  # deleted while streaming: nothing left to record against
+            raise ProtocolViolation(
+                CLOSE_POLICY, error("bad_message", "the interview is gone"), "deleted"
+            )
+        return interview
 
     async def end(self) -> list[dict[str, Any]]:
         ack = await self._ack()
         assert self._recording is not None and self._format is not None
         audio_bytes = self._acked
-        digest = sha256_of(self._recording.path)
+        digest = await self._recording.digest()  # kept as audio arrived: no file read
         duration = audio_bytes / self._format.bytes_per_second
         async with self._sessionmaker() as session:
-            interview = await interviews.get_with_questions(session, self.interview_id)
-            assert interview is not None
+            interview = await self._interview(session)
             index = interview.current_question_index
             if index < len(interview.questions):
                 interview.questions[index].answer_end_offset = audio_bytes
