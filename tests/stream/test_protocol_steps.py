@@ -24,7 +24,7 @@ from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, StreamState
 from support.api import Api
 from support.backend_process import BackendProcess
-from support.stream import new_interview, noise_pcm, sha256
+from support.stream import StreamTarget, new_interview, noise_pcm, sha256
 from support.ws_trap import DOWN, UP, WebSocketTrapProxy
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
@@ -51,16 +51,23 @@ def backend(tmp_path: Path) -> Iterator[BackendProcess]:
         process.kill()
 
 
+async def _streamer_through(
+    api: Api, backend: BackendProcess, proxy: WebSocketTrapProxy, tmp_path: Path
+) -> tuple[StreamTarget, AudioStreamer]:
+    """A new interview, and the kiosk's streamer for it pointed through the proxy."""
+    target = await asyncio.to_thread(new_interview, api)
+    ws_url = target.ws_url.replace(f":{backend.port}/", f":{proxy.port}/")
+    spool = Spool(tmp_path / "spool", SpoolInfo(target.interview_id, ws_url, 16000))
+    return target, AudioStreamer(spool, target.candidate.token, "kiosk-1", "test")
+
+
 async def _interview_through(
     backend: BackendProcess, proxy: WebSocketTrapProxy, tmp_path: Path
 ) -> tuple[list[int | None], list[bytes], dict[str, Any] | None, str]:
     """Answer every question with its own audio, then end; what the kiosk saw and fed."""
     api = Api(backend)  # type: ignore[arg-type]  # a process, not a BackgroundServer
     try:
-        target = await asyncio.to_thread(new_interview, api)
-        ws_url = target.ws_url.replace(f":{backend.port}/", f":{proxy.port}/")
-        spool = Spool(tmp_path / "spool", SpoolInfo(target.interview_id, ws_url, 16000))
-        streamer = AudioStreamer(spool, target.candidate.token, "kiosk-1", "test")
+        target, streamer = await _streamer_through(api, backend, proxy, tmp_path)
         runner = asyncio.create_task(streamer.run())
         try:
             await asyncio.wait_for(streamer.wait_ready(), STEP_SECONDS)
@@ -221,10 +228,7 @@ async def test_a_malformed_server_message_fails_the_stream_with_a_clear_error(
     proxy.arm(DOWN, message_type, malformed)
     api = Api(backend)  # type: ignore[arg-type]  # a process, not a BackgroundServer
     try:
-        target = await asyncio.to_thread(new_interview, api)
-        ws_url = target.ws_url.replace(f":{backend.port}/", f":{proxy.port}/")
-        spool = Spool(tmp_path / "spool", SpoolInfo(target.interview_id, ws_url, 16000))
-        streamer = AudioStreamer(spool, target.candidate.token, "kiosk-1", "test")
+        _, streamer = await _streamer_through(api, backend, proxy, tmp_path)
         runner = asyncio.create_task(streamer.run())
         if message_type != "ready":
             await asyncio.wait_for(streamer.wait_ready(), STEP_SECONDS)
