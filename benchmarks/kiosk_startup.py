@@ -431,7 +431,7 @@ def drive_to_interview(
     x.key("Return")
     _until(lambda: backend.audit(PROCTOR, "login"), 20, "the proctor signed in")
     time.sleep(SETTLE)
-    x.key("Tab", *["Down"] * row, "Tab", "space")
+    x.key("Tab", *["Down"] * row, "Tab", "Tab", "space")  # past "Extra time", left at none
     _until(lambda: backend.audit(PROCTOR, "session_launched"), 20, "a session launched")
     time.sleep(SETTLE)
     x.key("Down", "Tab", "space")
@@ -527,7 +527,7 @@ def interview(
         time.sleep(2.0)  # past the stream's first acks: the steady state is what is measured
         print(f"  interview: measuring {seconds:g} s ...", file=sys.stderr, flush=True)
         row |= measure(kiosk, backend, seconds)
-        # Finish as the candidate would ("Next question" has the focus; Tab reaches "Finish").
+        # Finish as the candidate would (the main button has the focus; Tab reaches "Finish").
         XDriver(display).key("Tab", "space")
         with contextlib.suppress(BenchError):
             _until(lambda: backend.audit(CANDIDATE, "interview_completed"), 30, "completed")

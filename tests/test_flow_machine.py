@@ -96,7 +96,7 @@ OFFERED: dict[Screen, frozenset[str]] = {
     Screen.LAUNCH: frozenset({"find_candidates", "launch", "resume", "exit_as_proctor"}),
     Screen.CHOOSE: frozenset({"choose"}),
     Screen.MIC_CHECK: frozenset({"select_device", "check_microphone", "start_interview"}),
-    Screen.INTERVIEW: frozenset({"next_question", "finish"}),
+    Screen.INTERVIEW: frozenset({"next_question", "advance", "try_again", "finish"}),
     Screen.DONE: frozenset(),
     Screen.PAUSED: frozenset({"continue_after_pause", "end_after_pause"}),
 }
@@ -127,8 +127,8 @@ PERSON: dict[Screen, list[str]] = {
                     "choose python", "choose no-such-role", "walk_away"],
     Screen.MIC_CHECK: ["check_microphone", "start_interview", "start_interview",
                        "start_interview", "select_device", "walk_away"],
-    Screen.INTERVIEW: ["next_question", "next_question", "next_question", "finish", "finish",
-                       "walk_away"],
+    Screen.INTERVIEW: ["advance", "advance", "advance", "next_question", "try_again", "finish",
+                       "finish", "walk_away"],
     Screen.DONE: ["done_timer"],
     Screen.PAUSED: ["continue proctor", "continue proctor", "end proctor", "end proctor",
                     "continue candidate", "end wrong_password"],
@@ -318,6 +318,8 @@ class FlowMachine(RuleBasedStateMachine):
             "check_microphone": lambda: f.check_microphone(CHECK_SECONDS),
             "start_interview": f.start_interview,
             "next_question": f.next_question,
+            "advance": f.advance,
+            "try_again": f.try_again,
             "finish": f.finish,
             "continue_after_pause": lambda: f.continue_after_pause(proctor.email, proctor.password),
             "end_after_pause": lambda: f.end_after_pause(proctor.email, proctor.password),
@@ -466,6 +468,12 @@ class FlowMachine(RuleBasedStateMachine):
             if self.act(name, f.next_question) is None and before is not None:
                 after = f.state.question
                 assert after is None or after.index > before.index, (before, after)
+        elif name in ("advance", "try_again"):
+            # The question's clock moves one step (think, answer, keep), or the question does.
+            before = (f.state.question, f.state.answer.phase if f.state.answer else None)
+            if self.act(name, self.call(name)) is None:
+                after = (f.state.question, f.state.answer.phase if f.state.answer else None)
+                assert after != before, (name, before, after)
         elif name == "finish":
             interview_id = f.streamer.interview_id if f.streamer else ""
             if self.act(name, f.finish) is None:

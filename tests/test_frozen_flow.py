@@ -293,12 +293,16 @@ def test_frozen_kiosk_lock_launch_interview_done_lock_by_keyboard(
             time.sleep(SETTLE)
 
         with step("launch"):
-            # Focus: the search box, then the candidate list, then "Launch session".
-            x.key("Tab", *["Down"] * row, "Tab", "space")
+            # Focus: the search box, the candidate list, "Extra time" (left at none), then
+            # "Launch session".
+            x.key("Tab", *["Down"] * row, "Tab", "Tab", "space")
             launched = _until(
                 lambda: backend.audit(proctor, "session_launched"), 20, "a session launched"
             )
-            assert launched == [(candidate_id, {"kiosk_id": KIOSK_ID})], launched
+            # No extra time was granted, and the record says so.
+            assert launched == [(candidate_id, {"kiosk_id": KIOSK_ID, "accommodation": None})], (
+                launched
+            )
             time.sleep(SETTLE)
 
         with step("choose an application"):
@@ -332,10 +336,11 @@ def test_frozen_kiosk_lock_launch_interview_done_lock_by_keyboard(
 
         for number, answer in enumerate(answers):
             with step(f"answer {number + 1}"):
+                x.key("space")  # "Start answering", focused
                 time.sleep(0.3)
                 virtual_mic.feed(answer).wait(30)
                 time.sleep(0.3)
-                x.key("space")  # "Next question", focused
+                x.key("space")  # "Finish this answer": one take, kept; the next question
                 _until(
                     lambda n=number: backend.get(interview)["questions"][n]["answer_end_seconds"]
                     is not None, 20, f"question {number + 1} answered",
@@ -343,7 +348,7 @@ def test_frozen_kiosk_lock_launch_interview_done_lock_by_keyboard(
                 time.sleep(0.5)
 
         with step("finish"):
-            # "Next question" kept the focus; Tab reaches "Finish the interview".
+            # The main button kept the focus; Tab reaches "Finish the interview".
             x.key("Tab", "space")
             detail = _until(
                 lambda: (d := backend.get(interview))["status"] == "completed" and d,

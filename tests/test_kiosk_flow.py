@@ -83,7 +83,10 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
 
         click(window.choose.choose_button)
         await until(lambda: flow.state.screen is Screen.MIC_CHECK)
-        assert window.mic_check.summary_label.text() == "5 questions, about 10 minutes"
+        # The rules before the first question: a practice posting's defaults.
+        assert window.mic_check.summary_label.text() == (
+            "5 questions · 30 s to think · up to 3 min per answer · 1 take each"
+        )
         # The picker lists the seat's inputs with the system default chosen.
         assert window.mic_check.device_combo.count() >= 1
         assert window.mic_check.device_combo.currentText().endswith("(default)")
@@ -108,10 +111,14 @@ async def test_lock_launch_interview_done_lock_with_speech_in_the_recording(
         assert planned is not None
         assert window.interview.progress_label.text() == "Question 1 of 5"
         for number, answer in enumerate(answers, start=1):
+            assert window.interview.next_button.text() == "Start answering"
+            assert window.interview.timer_label.text().startswith("Think · 0:")
+            click(window.interview.next_button)
+            await until(lambda: window.interview.next_button.text() == "Finish this answer")
             await asyncio.sleep(0.3)
             await asyncio.to_thread(virtual_mic.feed(answer).wait, 30)
             await asyncio.sleep(0.3)
-            click(window.interview.next_button)
+            click(window.interview.next_button)  # one take: kept, and the next question
             await until(lambda n=number: flow.state.question is not None
                         and flow.state.question.index == n)  # fmt: skip
         assert window.interview.progress_label.text() == "Question 3 of 5"
@@ -208,7 +215,7 @@ async def test_a_candidate_without_applications_is_offered_practice(
         flow._capture_factory = lambda _on_block, _device: _Silent()
         click(window.choose.practice_button)
         await until(lambda: flow.state.screen is Screen.MIC_CHECK)
-    assert window.mic_check.summary_label.text() == "5 questions, about 10 minutes"
+    assert window.mic_check.summary_label.text().startswith("5 questions · 30 s to think")
 
 
 class _Silent:
@@ -272,6 +279,9 @@ async def test_the_proctor_searches_and_launches_by_keyboard(
         await until(lambda: window.launch.candidate_list.count() == 1, timeout=5)
         assert window.launch.candidate_list.item(0).text() == f"Robin Other · {other.email}"
         QTest.keyClick(window.launch.search_edit, Qt.Key.Key_Tab)
+        assert window.focusWidget() is window.launch.candidate_list
+        QTest.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
+        assert window.focusWidget() is window.launch.extra_time_combo  # left at "No extra time"
         QTest.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
         assert window.focusWidget() is window.launch.launch_button
         QTest.keyClick(window.launch.launch_button, Qt.Key.Key_Return)

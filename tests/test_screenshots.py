@@ -16,7 +16,8 @@ from backend.app.models.enums import Role
 from support.api import Api
 
 SCREENS = ["1-locked", "2-proctor-sign-in", "3-launch", "4-choose-application",
-           "5-microphone-check", "6-interview", "7-done", "8-paused", "9-exit-pin"]  # fmt: skip
+           "5-microphone-check", "6-interview", "6b-answering", "6c-keep-or-retry", "7-done",
+           "8-paused", "9-exit-pin"]  # fmt: skip
 
 
 def test_every_screen_is_drawn_on_a_real_x_server(
@@ -27,6 +28,8 @@ def test_every_screen_is_drawn_on_a_real_x_server(
     candidate = api.make_user(Role.CANDIDATE, "Casey Candidate")
     posting = api.request("POST", "/api/v1/job-postings", admin, json={
         "title": "Platform Engineer", "company": "Northwind Cloud", "tech_stack": ["Kubernetes"],
+        # Short answers and two takes: the answer's 30 s warning and "Try again" in the pictures.
+        "think_seconds": 30, "answer_seconds": 30, "takes": 2,
     }).json()  # fmt: skip
     api.request("POST", "/api/v1/applications", candidate, json={"job_posting_id": posting["id"]})
     out = Path(os.environ.get("IK_SCREENSHOT_DIR") or tmp_path)

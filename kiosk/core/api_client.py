@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from kiosk.core.errors import ApiError, BackendUnreachable
+from kiosk.core.stream_messages import Rules
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ class PlannedInterview:
     interview_id: str
     question_count: int
     ws_url: str
+    # The first question's rules with the proctor's extra time (None: a server without rules).
+    rules: Rules | None = None
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,25 @@ class InterviewProgress:
     status: str
     question_index: int  # the question being answered, from 0
     question_total: int
+
+
+# Extra time a proctor may grant (the backend's models.enums.Accommodation); None: unlimited.
+TIME_FACTORS: dict[str, float | None] = {"x1.25": 1.25, "x1.5": 1.5, "x2": 2.0, "unlimited": None}
+
+
+def _rules(question: dict[str, Any], accommodation: str | None) -> Rules | None:
+    """The rules a planned question will be asked with, as the stream will apply them."""
+    if "answer_seconds" not in question or "takes" not in question:
+        return None  # a server without interview rules
+    factor = TIME_FACTORS.get(accommodation, 1.0) if accommodation else 1.0
+
+    def stretched(seconds: float | None) -> float | None:
+        return None if seconds is None or factor is None else seconds * factor
+
+    return Rules(
+        stretched(question.get("think_seconds")), stretched(question["answer_seconds"]),
+        int(question["takes"]), accommodation,
+    )  # fmt: skip
 
 
 def _detail(response: httpx.Response) -> str:
@@ -127,11 +150,15 @@ class KioskApi(ApiClient):
         )
         return [CandidateSummary(str(c["id"]), c["full_name"], c["email"]) for c in response.json()]
 
-    async def launch_session(self, token: str, email: str, kiosk_id: str) -> CandidateSession:
+    async def launch_session(
+        self, token: str, email: str, kiosk_id: str, accommodation: str | None = None
+    ) -> CandidateSession:
+        """``accommodation``: extra time the proctor grants (a key of ``TIME_FACTORS``)."""
         body = (
             await self._call(
                 "POST", "/api/v1/proctor/sessions", token,
-                json={"candidate_email": email, "kiosk_id": kiosk_id},
+                json={"candidate_email": email, "kiosk_id": kiosk_id,
+                      "accommodation": accommodation},
             )
         ).json()  # fmt: skip
         candidate = body["candidate"]
@@ -163,8 +190,9 @@ class KioskApi(ApiClient):
         # first_question and ws_url.
         started = (await self._call("POST", "/api/v1/interviews/start", token, json=body)).json()
         return PlannedInterview(
-            str(started["id"]), int(started["planned_question_count"]), started["ws_url"]
-        )
+            str(started["id"]), int(started["planned_question_count"]), started["ws_url"],
+            _rules(started.get("first_question") or {}, started.get("accommodation")),
+        )  # fmt: skip
 
     async def record_preflight(
         self, token: str, interview_id: str, check: dict[str, object]

@@ -34,6 +34,7 @@ import structlog
 
 from kiosk import __version__
 from kiosk.audio.devices import InputDevice
+from kiosk.core.answer_clock import AnswerClock, Phase, rules_summary
 from kiosk.core.api_client import (
     ApplicationSummary,
     CandidateSession,
@@ -91,6 +92,12 @@ CANDIDATE_SCREENS = frozenset({Screen.CHOOSE, Screen.MIC_CHECK, Screen.INTERVIEW
 # Answers are spoken, not typed: speech louder than this counts as input.
 VOICE_ACTIVITY_DBFS = -45.0
 
+# Extra time a proctor may grant at launch: (what the proctor reads, what the backend records).
+EXTRA_TIME_CHOICES: list[tuple[str, str | None]] = [
+    ("No extra time", None), ("Extra time: 25% more", "x1.25"),
+    ("Extra time: 50% more", "x1.5"), ("Extra time: double", "x2"), ("Unlimited time", "unlimited"),
+]  # fmt: skip
+
 # What people read when something goes wrong (one place, so tests and screens agree).
 NO_MICROPHONE = (
     "No microphone is working at this seat. Check that it is plugged in, or call the proctor."
@@ -142,6 +149,8 @@ class FlowState:
     mic_level_dbfs: float = -120.0
     mic_result: MicCheckResult | None = None
     question: Question | None = None
+    # The question's think/answer clock (None: the server sets no rules, or none is asked).
+    answer: AnswerClock | None = None
     questions_complete: bool = False
     duration_seconds: float = 0.0
     exit_requested: bool = False
@@ -350,11 +359,14 @@ class KioskFlow:
         self.state.candidates = found
         self._changed()
 
-    async def launch(self, candidate: CandidateSummary) -> None:
-        """Hand the kiosk to the candidate: the proctor's token is dropped from memory."""
+    async def launch(self, candidate: CandidateSummary, extra_time: str | None = None) -> None:
+        """Hand the kiosk to the candidate: the proctor's token is dropped from memory.
+        ``extra_time`` is an accommodation the proctor grants ("x1.5"), kept with the session."""
         with self._action(Screen.LAUNCH) as epoch:
             session = await self._ask(
-                self._api.launch_session(self._proctor(), candidate.email, self._config.kiosk_id)
+                self._api.launch_session(
+                    self._proctor(), candidate.email, self._config.kiosk_id, extra_time
+                )
             )
             applications = await self._ask(self._api.applications(session.token))
             self._still(epoch)
@@ -447,6 +459,8 @@ class KioskFlow:
         planned = self.state.planned
         if planned is None:
             return ""
+        if planned.rules is not None:
+            return rules_summary(planned.question_count, planned.rules)
         minutes = planned.question_count * MINUTES_PER_QUESTION
         return f"{planned.question_count} questions, about {minutes} minutes"
 
@@ -552,8 +566,7 @@ class KioskFlow:
         self.streamer = streamer
         self._stream_task = task
         self._started_at = time.monotonic()
-        self.state.question = streamer.question
-        self.state.questions_complete = streamer.question is None
+        self._ask_question(streamer.question)
         self.note_activity()
 
     async def _stream(self, streamer: AudioStreamer, interview_id: str) -> None:
@@ -568,9 +581,111 @@ class KioskFlow:
     def _interview_feed(self, streamer: AudioStreamer) -> Callable[[bytes], None]:
         def on_block(block: bytes) -> None:
             streamer.feed(block)
+            self._keep_time(streamer)
             self._heard(block)
 
         return on_block
+
+    def _ask_question(self, question: Question | None) -> None:
+        """The question the server asks now, with a fresh clock if it sets rules."""
+        self.state.question = question
+        self.state.questions_complete = question is None
+        self.state.answer = (
+            AnswerClock(question, self.streamer.bytes_per_second)
+            if question is not None and question.rules is not None and self.streamer is not None
+            else None
+        )
+
+    def _keep_time(self, streamer: AudioStreamer) -> None:
+        """Each captured block moves the clock: a limit it passes ends thinking or the answer
+        at the limit's offset, and a question the server asked after a kept answer is shown."""
+        clock = self.state.answer
+        if clock is not None:
+            for action in clock.reach(streamer.captured_end):
+                logger.info("answer_limit", kind=action.kind, index=action.index,
+                            take=action.take)  # fmt: skip
+                streamer.say(action)
+        if clock is not None and clock.phase is Phase.SAVING:
+            asked = streamer.question
+            if asked is None or asked.index > clock.index:
+                self._ask_question(asked)
+
+    @property
+    def answer_headline(self) -> str:
+        """ "Think · 0:30", "Answering · 2:59"…, or "" without rules."""
+        clock, streamer = self.state.answer, self.streamer
+        return "" if clock is None or streamer is None else clock.headline(streamer.captured_end)
+
+    @property
+    def answer_warning(self) -> int | None:
+        """30 or 10 while an answer has that many seconds or fewer left."""
+        clock, streamer = self.state.answer, self.streamer
+        return None if clock is None or streamer is None else clock.warning(streamer.captured_end)
+
+    def _clock_in(self, *phases: Phase) -> tuple[AnswerClock, AudioStreamer]:
+        self._require(Screen.INTERVIEW)
+        self._require_idle()
+        streamer, _task = self._streaming()
+        clock = self.state.answer
+        if clock is None or clock.phase not in phases:
+            raise WrongScreen(NOT_HERE)
+        return clock, streamer
+
+    async def start_answering(self) -> None:
+        """ "Start answering": thinking ends here. Nothing to wait for: the streamer says it
+        to the server at this offset, now or after a reconnect."""
+        clock, streamer = self._clock_in(Phase.THINKING)
+        streamer.say(clock.start(streamer.captured_end))
+        self.note_activity()
+        self._changed()
+
+    async def finish_answer(self) -> None:
+        """The candidate ends this take: keep or try again, or (no take left) it is kept."""
+        clock, streamer = self._clock_in(Phase.ANSWERING)
+        streamer.say(clock.end(streamer.captured_end))
+        self.note_activity()
+        self._changed()
+
+    async def try_again(self) -> None:
+        clock, streamer = self._clock_in(Phase.DECIDING)
+        if clock.takes_left <= 0:
+            raise WrongScreen(NOT_HERE)
+        streamer.say(clock.start(streamer.captured_end))
+        self.note_activity()
+        self._changed()
+
+    @property
+    def primary_label(self) -> str:
+        """What the interview screen's main button does now (``advance``)."""
+        clock = self.state.answer
+        if clock is None:
+            return "Next question"
+        return {
+            Phase.THINKING: "Start answering", Phase.ANSWERING: "Finish this answer",
+            Phase.DECIDING: "Keep this answer", Phase.SAVING: "Saving your answer…",
+        }[clock.phase]  # fmt: skip
+
+    async def advance(self) -> None:
+        """The interview screen's main button: the next step of the question's clock, or
+        the next question when the server sets no rules."""
+        clock = self.state.answer
+        if clock is None:
+            await self.next_question()
+            return
+        step = {
+            Phase.THINKING: self.start_answering, Phase.ANSWERING: self.finish_answer,
+            Phase.DECIDING: self.keep_answer,
+        }.get(clock.phase)  # fmt: skip
+        if step is None:
+            raise Busy(BUSY)  # saving: the next question is on its way
+        await step()
+
+    async def keep_answer(self) -> None:
+        """This take is the answer; the server asks the next question, shown as it comes."""
+        clock, streamer = self._clock_in(Phase.DECIDING)
+        streamer.say(clock.keep(streamer.captured_end))
+        self.note_activity()
+        self._changed()
 
     def _heard(self, block: bytes) -> None:
         if self._capture is None:
@@ -594,8 +709,7 @@ class KioskFlow:
                 return  # the button is gone: only "Finish" is left
             following = await _while_streaming(task, streamer.answer_done())
             self._still(epoch)
-            self.state.question = following
-            self.state.questions_complete = following is None
+            self._ask_question(following)
             self._changed()
 
     async def finish(self) -> None:

@@ -1,4 +1,4 @@
-"""Protocol v1.1 as the kiosk speaks it: building and parsing messages and frames, no I/O.
+"""Protocol v1.2 as the kiosk speaks it: building and parsing messages and frames, no I/O.
 
 Parsing is strict about what the kiosk relies on (a missing or mistyped field is a
 ``MalformedMessage``, never a silent default) and lenient about the rest: fields and message
@@ -24,10 +24,53 @@ class MalformedMessage(StreamError):
 
 
 @dataclass(frozen=True)
+class Rules:
+    """A question's limits as the server applies them (accommodation included)."""
+
+    think_seconds: float | None  # None: unlimited
+    answer_seconds: float | None
+    takes: int
+    accommodation: str | None = None
+
+
+@dataclass(frozen=True)
+class TakeSpan:
+    take: int
+    start_offset: int
+    end_offset: int
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Question:
     index: int
     total: int
     text: str
+    # v1.2: the rules and where the question stands; None from a server without rules.
+    rules: Rules | None = None
+    phase: str = "thinking"  # thinking, answering or deciding
+    asked_offset: int = 0
+    take: int | None = None  # the take under way while answering
+    answer_limit_offset: int | None = None
+    takes_done: tuple[TakeSpan, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnswerStarted:
+    index: int
+    take: int
+    offset: int
+    limit_offset: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnswerEnded:
+    index: int
+    take: int
+    offset: int
+    reason: str
+    takes_left: int
 
 
 @dataclass(frozen=True)
@@ -69,7 +112,18 @@ class Unknown:
     kind: str
 
 
-ServerMessage = Ready | Ack | Gap | Question | QuestionsComplete | Completed | ServerError | Unknown
+ServerMessage = (
+    Ready
+    | Ack
+    | Gap
+    | Question
+    | QuestionsComplete
+    | Completed
+    | ServerError
+    | AnswerStarted
+    | AnswerEnded
+    | Unknown
+)
 
 
 # --- what the kiosk sends ------------------------------------------------------------------
@@ -86,6 +140,12 @@ def hello(sample_rate: int, kiosk_id: str, client_version: str) -> str:
 def answer_done(index: int) -> str:
     """v1.1: the index names the answer this ends, so a repeat after a reconnect is harmless."""
     return json.dumps({"type": "answer_done", "index": index})
+
+
+def take_message(kind: str, index: int, take: int, offset: int) -> str:
+    """v1.2 ``answer_started``, ``answer_done`` or ``keep_take``, at the stream offset where
+    the candidate acted: sent after the audio before it and before any audio after it."""
+    return json.dumps({"type": kind, "index": index, "take": take, "offset": offset})
 
 
 def end() -> str:
@@ -132,6 +192,16 @@ def parse(text: str) -> ServerMessage:
         return ServerError(code, str(message.get("message", "")))
     if kind == "gap":
         return Gap(_int(message, "expected_offset"))
+    if kind == "answer_started":
+        return AnswerStarted(
+            _int(message, "index"), _int(message, "take"), _int(message, "offset"),
+            _optional_int(message, "limit_offset"), str(message.get("reason", "")),
+        )  # fmt: skip
+    if kind == "answer_ended":
+        return AnswerEnded(
+            _int(message, "index"), _int(message, "take"), _int(message, "offset"),
+            str(message.get("reason", "")), _int(message, "takes_left"),
+        )  # fmt: skip
     return Unknown(kind)
 
 
@@ -144,10 +214,53 @@ def _int(message: dict[str, Any], field: str) -> int:
     return value
 
 
+def _optional_int(message: dict[str, Any], field: str) -> int | None:
+    return None if message.get(field) is None else _int(message, field)
+
+
+def _seconds(rules: dict[str, Any], field: str) -> float | None:
+    value = rules.get(field)
+    if value is None:
+        return None
+    if type(value) not in (int, float) or value < 0:
+        raise MalformedMessage(f"the server's question rules have no valid {field!r}: {value!r}")
+    return float(value)
+
+
 def _question(value: object, where: str) -> Question:
     if not isinstance(value, dict):
         raise MalformedMessage(f"the server's {where} is not an object: {value!r}")
     text = value.get("text")
     if not isinstance(text, str):
         raise MalformedMessage(f"the server's {where} has no text")
-    return Question(_int(value, "index"), _int(value, "total"), text)
+    index, total = _int(value, "index"), _int(value, "total")
+    rules = value.get("rules")
+    if not isinstance(rules, dict):  # a v1.1 server: no rules, no timers
+        return Question(index, total, text)
+    phase = value.get("phase")
+    if phase not in ("thinking", "answering", "deciding"):
+        raise MalformedMessage(f"the server's {where} has no valid phase: {phase!r}")
+    takes_done = value.get("takes_done") or []
+    if not isinstance(takes_done, list) or not all(isinstance(t, dict) for t in takes_done):
+        raise MalformedMessage(f"the server's {where} has no valid takes_done")
+    return Question(
+        index,
+        total,
+        text,
+        rules=Rules(
+            _seconds(rules, "think_seconds"),
+            _seconds(rules, "answer_seconds"),
+            _int(rules, "takes") or 1,
+            rules.get("accommodation") or None,
+        ),
+        phase=phase,
+        asked_offset=_optional_int(value, "asked_offset") or 0,
+        take=_optional_int(value, "take"),
+        answer_limit_offset=_optional_int(value, "answer_limit_offset"),
+        takes_done=tuple(
+            TakeSpan(
+                _int(t, "take"), _int(t, "start_offset"), _int(t, "end_offset"), t.get("reason")
+            )
+            for t in takes_done
+        ),
+    )

@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from kiosk.core import stream_messages as msg
+from kiosk.core.answer_clock import TakeAction
 from kiosk.core.errors import StreamError
 from kiosk.core.spool import Spool
 from kiosk.core.stream_messages import Question
@@ -85,6 +86,10 @@ class AudioStreamer:
         # What the client owes the server. It is said again on every connection until the
         # server's answer shows it arrived: a drop may have swallowed it in either direction.
         self._answer_done_for: int | None = None  # the question an answer_done is owed for
+        # v1.2 take messages owed, in order: each is sent after the audio before its offset
+        # and before any after it, and said again after every ready until the server shows
+        # it arrived (its event, or a question state past it).
+        self._owed: list[TakeAction] = []
         self._end_requested = False
         self._end_ever_sent = False  # a 409 after this means the end did arrive
         self._question_changed = asyncio.Event()
@@ -96,6 +101,10 @@ class AudioStreamer:
     @property
     def captured_end(self) -> int:
         return self.acked + len(self._pending)
+
+    @property
+    def bytes_per_second(self) -> int:
+        return self.sample_rate * 2
 
     @property
     def unacked_seconds(self) -> float:
@@ -126,6 +135,13 @@ class AudioStreamer:
         await self._question_changed.wait()
         self._raise_if_failed()
         return self.question
+
+    def say(self, action: TakeAction) -> None:
+        """Owe the server a take message (v1.2); it goes out in order with the audio."""
+        if self._finished.is_set():
+            return
+        self._owed.append(action)
+        self._wake.set()
 
     async def end(self) -> dict[str, Any] | None:
         """Send everything captured, then end; returns the server's ``completed`` report
@@ -270,12 +286,36 @@ class AudioStreamer:
     def _set_question(self, question: Question | None) -> None:
         previous = self.question
         self.question = question
+        self._confirmed_by(question)
         owed = self._answer_done_for
         if owed is not None and (question is None or question.index > owed):
             self._answer_done_for = None  # the server already moved on: do not advance twice
             self._question_changed.set()
         elif previous != question:
             self._question_changed.set()
+
+    def _confirmed_by(self, question: Question | None) -> None:
+        """Drop the owed take messages that this question state shows the server has."""
+
+        def arrived(owed: TakeAction) -> bool:
+            if question is None or question.index > owed.index:
+                return True  # the server moved past that question
+            if question.index < owed.index:
+                return False
+            started = question.take or (question.takes_done[-1].take if question.takes_done else 0)
+            ended = question.takes_done[-1].take if question.takes_done else 0
+            if owed.kind == "answer_started":
+                return started >= owed.take
+            if owed.kind == "answer_done":
+                return ended >= owed.take
+            return False  # keep_take: only the next question shows it
+
+        self._owed = [owed for owed in self._owed if not arrived(owed)]
+
+    def _confirm(self, kind: str, index: int, take: int) -> None:
+        self._owed = [
+            owed for owed in self._owed if (owed.kind, owed.index, owed.take) != (kind, index, take)
+        ]
 
     def _on_acked(self, offset: int) -> None:
         if offset <= self.acked:
@@ -294,17 +334,27 @@ class AudioStreamer:
         # Per connection: what was said on an earlier one may never have arrived.
         answer_done_said_for: int | None = None
         end_said = False
+        said: set[TakeAction] = set()
         while True:
             self._wake.clear()
-            while self._sent < self.captured_end:
+            while True:
+                unsaid = [owed for owed in self._owed if owed not in said]
+                due = unsaid[0] if unsaid else None
+                if due is not None and self._sent >= due.offset:
+                    # Its audio is all sent, none after it yet: the server sees it in place.
+                    said.add(due)
+                    await websocket.send(msg.take_message(due.kind, due.index, due.take,
+                                                          due.offset))  # fmt: skip
+                    continue
+                stop = self.captured_end if due is None else min(due.offset, self.captured_end)
                 start = self._sent - self.acked
-                room = self._max_in_flight - start
+                room = min(self._max_in_flight - start, stop - self._sent)
                 if room <= 0:
-                    break  # wait for an ack (it sets _wake)
+                    break  # caught up, or waiting for an ack (it sets _wake)
                 chunk = bytes(self._pending[start : start + min(MAX_FRAME_AUDIO, room)])
                 await websocket.send(msg.frame(self._sent, chunk))
                 self._sent += len(chunk)
-            caught_up = self._sent == self.captured_end
+            caught_up = self._sent == self.captured_end and all(o in said for o in self._owed)
             # answer_done marks the end of the answer's audio: only after all of it is sent.
             owed = self._answer_done_for
             if caught_up and owed is not None and answer_done_said_for != owed:
@@ -333,8 +383,13 @@ class AudioStreamer:
             elif isinstance(message, msg.QuestionsComplete):
                 self._answer_done_for = None
                 self.question = None
+                self._owed.clear()
                 self._question_changed.set()
                 self._wake.set()
+            elif isinstance(message, msg.AnswerStarted):
+                self._confirm("answer_started", message.index, message.take)
+            elif isinstance(message, msg.AnswerEnded):
+                self._confirm("answer_done", message.index, message.take)
             elif isinstance(message, msg.Completed):
                 self._complete(message.report)
                 return

@@ -58,6 +58,9 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     # Allowed callers get 404: this interview has streamed no audio (tests/stream covers 200).
     ("GET", "/api/v1/interviews/{owner_interview}/recording", None,
      row(401, 404, 403, 404, 404, 404)),
+    # Nor has it a kept answer (tests/api/test_interview_answers.py covers 200 and 206).
+    ("GET", "/api/v1/interviews/{owner_interview}/questions/{index}/answer", None,
+     row(401, 404, 403, 404, 404, 404)),
     ("GET", "/api/v1/proctor/candidates", None, STAFF_READS),
     ("POST", "/api/v1/proctor/sessions", {"candidate_email": "{owner_email}", "kiosk_id": "k1"},
      row(401, 403, 403, 403, 201, 201)),
@@ -121,6 +124,7 @@ def test_route_answers_each_caller_as_documented(
         "owner_app": shared_world.application["id"],
         "owner_interview": owner_interview,
         "owner_email": shared_world.owner.email,
+        "index": 0,
     }
     if body == "register":
         body = {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": "long-enough-1",

@@ -39,6 +39,7 @@ START_FIELDS = {
     "id", "candidate_id", "role_type", "status", "job_posting_id", "application_id", "resume_id",
     "kiosk_id", "proctor_id", "planned_question_count", "created_at", "started_at",
     "completed_at", "duration_seconds", "first_question", "ws_url",
+    "accommodation", "accommodation_granted_by",
 }  # fmt: skip
 
 

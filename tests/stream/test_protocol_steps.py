@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,15 +39,6 @@ STEPS = [
     (DOWN, "completed"),
 ]
 STEP_IDS = [f"{'client' if d == UP else 'server'}-{kind}" for d, kind in STEPS]
-
-
-@pytest.fixture
-def backend(tmp_path: Path) -> Iterator[BackendProcess]:
-    process = BackendProcess(tmp_path / "data").start()
-    try:
-        yield process
-    finally:
-        process.kill()
 
 
 async def _streamer_through(

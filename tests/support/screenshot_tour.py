@@ -93,7 +93,17 @@ async def tour(window: MainWindow, args: list[str]) -> None:
         await shot("5-microphone-check")
         await flow.start_interview()
         await asyncio.sleep(2)
-        await shot("6-interview")
+        await shot("6-interview")  # thinking
+        await flow.start_answering()
+        await asyncio.sleep(1.5)
+        await shot("6b-answering")  # with the 30 s warning
+        await flow.finish_answer()
+        await shot("6c-keep-or-retry")
+        await flow.keep_answer()
+        for _ in range(50):  # the server asks the next question
+            if flow.state.question is not None and flow.state.question.index == 1:
+                break
+            await asyncio.sleep(0.1)
         flow.idle_seconds = 0.0  # as if the candidate walked away
         assert flow.check_idle()
         window.paused.email_edit.setText(proctor_email)

@@ -74,3 +74,40 @@ def write_wav(path: Path, pcm: bytes, rate: int = 16000) -> Path:
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def ruled_interview(
+    api: Api,
+    think_seconds: int | None = 5,
+    answer_seconds: int = 15,
+    takes: int = 2,
+    accommodation: str | None = None,
+    **posting: Any,
+) -> StreamTarget:
+    """An interview for a posting with these rules, started with a proctor-launched session
+    token (granting ``accommodation``, if any), ready to stream."""
+    admin = api.make_user(Role.ADMIN)
+    created = api.request("POST", "/api/v1/job-postings", admin, json={
+        "title": "Support Engineer", "company": "Contoso", "tech_stack": "go",
+        "think_seconds": think_seconds, "answer_seconds": answer_seconds, "takes": takes,
+        **posting,
+    })  # fmt: skip
+    assert created.status_code == 201, created.text
+    candidate = api.make_user(Role.CANDIDATE)
+    applied = api.request(
+        "POST", "/api/v1/applications", candidate, json={"job_posting_id": created.json()["id"]}
+    )
+    assert applied.status_code == 201, applied.text
+    proctor = api.make_user(Role.PROCTOR)
+    launched = api.request("POST", "/api/v1/proctor/sessions", proctor, json={
+        "candidate_email": candidate.email, "kiosk_id": "seat-07", "accommodation": accommodation,
+    })  # fmt: skip
+    assert launched.status_code == 201, launched.text
+    candidate.token = launched.json()["session_token"]
+    started = api.request(
+        "POST", "/api/v1/interviews/start", candidate,
+        json={"application_id": applied.json()["id"]},
+    )  # fmt: skip
+    assert started.status_code == 201, started.text
+    body = started.json()
+    return StreamTarget(api, candidate, body["id"], body["ws_url"])

@@ -48,6 +48,8 @@ class TokenClaims:
     # Set on proctor-launched session tokens only.
     proctor_id: uuid.UUID | None = None
     kiosk_id: str | None = None
+    # Extra time the launching proctor granted (models.enums.Accommodation), if any.
+    accommodation: str | None = None
 
 
 class InvalidToken(Exception):
@@ -61,9 +63,10 @@ def issue_token(
     lifetime: timedelta,
     proctor_id: uuid.UUID | None = None,
     kiosk_id: str | None = None,
+    accommodation: str | None = None,
 ) -> tuple[str, TokenClaims]:
     now = datetime.now(UTC)
-    claims = TokenClaims(user_id, kind, now + lifetime, proctor_id, kiosk_id)
+    claims = TokenClaims(user_id, kind, now + lifetime, proctor_id, kiosk_id, accommodation)
     payload: dict[str, object] = {
         "sub": str(user_id),
         "kind": kind,
@@ -75,6 +78,8 @@ def issue_token(
         payload["proctor"] = str(proctor_id)
     if kiosk_id is not None:
         payload["kiosk"] = kiosk_id
+    if accommodation is not None:
+        payload["accommodation"] = accommodation
     return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
 
 
@@ -93,6 +98,7 @@ def decode_token(secret: str, token: str) -> TokenClaims:
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
             proctor_id=uuid.UUID(proctor) if proctor else None,
             kiosk_id=payload.get("kiosk"),
+            accommodation=payload.get("accommodation"),
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc

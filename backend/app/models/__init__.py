@@ -3,10 +3,11 @@
 from backend.app.models.accounts import LoginFailure, Resume, User
 from backend.app.models.audit import AuditEntry
 from backend.app.models.base import Base
-from backend.app.models.interviews import Interview, PlannedQuestion
+from backend.app.models.interviews import AnswerTake, Interview, PlannedQuestion
 from backend.app.models.jobs import Application, JobPosting
 
 __all__ = [
+    "AnswerTake",
     "Application",
     "AuditEntry",
     "Base",

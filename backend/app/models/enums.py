@@ -34,3 +34,27 @@ class Difficulty(StrEnum):
     WARMUP = "warmup"
     STANDARD = "standard"
     ADVANCED = "advanced"
+
+
+class Accommodation(StrEnum):
+    """Extra time a proctor grants at launch, applied to think and answer limits."""
+
+    TIME_1_25 = "x1.25"
+    TIME_1_5 = "x1.5"
+    TIME_2 = "x2"
+    UNLIMITED = "unlimited"
+
+    @property
+    def multiplier(self) -> float | None:
+        """The factor on every limit; None: no limit at all."""
+        return None if self is Accommodation.UNLIMITED else float(self.value[1:])
+
+
+class TakeStart(StrEnum):
+    CANDIDATE = "candidate"  # "Start answering" or "Try again"
+    LIMIT = "limit"  # thinking time ran out
+
+
+class TakeEnd(StrEnum):
+    CANDIDATE = "candidate"
+    LIMIT = "limit"

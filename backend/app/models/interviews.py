@@ -58,6 +58,11 @@ class Interview(Base):
     # The seat's microphone check before the interview (kiosk/core/mic_check.py).
     preflight: Mapped[dict[str, object] | None] = mapped_column(JSON, nullable=True)
     current_question_index: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Extra time granted by the proctor who launched the session (enums.Accommodation).
+    accommodation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    accommodation_granted_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
 
     questions: Mapped[list[PlannedQuestion]] = relationship(
         lazy="raise",
@@ -79,6 +84,37 @@ class PlannedQuestion(Base):
     text: Mapped[str] = mapped_column(Text)
     difficulty: Mapped[str] = mapped_column(String(16))
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Byte offsets in the interview's recording where the answer to this question starts/ends.
+    # The rules this question was planned with (the posting's, or its override for this
+    # index), before any accommodation: think None is unlimited, 0 answers at once.
+    think_seconds: Mapped[int | None] = mapped_column(
+        Integer().evaluates_none(), nullable=True, default=30
+    )
+    answer_seconds: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    takes: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Byte offset in the recording where the question was asked (thinking started).
+    asked_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The kept take's span in the recording: the answer reviewers get.
     answer_start_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     answer_end_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    kept_take: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    answer_takes: Mapped[list[AnswerTake]] = relationship(
+        lazy="raise", order_by="AnswerTake.take", cascade="all, delete-orphan"
+    )
+
+
+class AnswerTake(Base):
+    """One take of an answer: where it starts and ends in the recording, and why."""
+
+    __tablename__ = "answer_takes"
+    __table_args__ = (UniqueConstraint("question_id", "take"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    question_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("planned_questions.id", ondelete="CASCADE"), index=True
+    )
+    take: Mapped[int] = mapped_column(Integer)  # 1, 2, 3
+    start_offset: Mapped[int] = mapped_column(BigInteger)
+    started_by: Mapped[str] = mapped_column(String(16))  # enums.TakeStart
+    end_offset: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(16), nullable=True)  # enums.TakeEnd

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from backend.app.models.base import Base, UtcDateTime, utcnow
@@ -38,6 +38,16 @@ class JobPosting(Base):
     required_skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     experience_level: Mapped[str | None] = mapped_column(String(50), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    # Interview rules (issue 14): seconds to think (None: unlimited, 0: answer at once),
+    # seconds per answer, takes per question; overrides by planned question index.
+    think_seconds: Mapped[int | None] = mapped_column(
+        Integer().evaluates_none(), nullable=True, default=30
+    )
+    answer_seconds: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    takes: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    question_rules: Mapped[list[dict[str, object]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @validates("tech_stack")

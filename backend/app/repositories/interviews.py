@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from backend.app.models import Interview
+from backend.app.models import Interview, PlannedQuestion
 
 
 async def get_with_questions(session: AsyncSession, interview_id: uuid.UUID) -> Interview | None:
     return await session.scalar(
         select(Interview)
         .where(Interview.id == interview_id)
-        .options(selectinload(Interview.questions))
+        .options(selectinload(Interview.questions).selectinload(PlannedQuestion.answer_takes))
     )
 
 

@@ -5,7 +5,13 @@ from datetime import datetime
 
 from pydantic import ConfigDict, Field
 
-from backend.app.models.enums import Difficulty, InterviewStatus
+from backend.app.models.enums import (
+    Accommodation,
+    Difficulty,
+    InterviewStatus,
+    TakeEnd,
+    TakeStart,
+)
 from backend.app.schemas.base import RequestModel, ResponseModel
 
 
@@ -31,15 +37,40 @@ class InterviewStartRequest(RequestModel):
     application_id: uuid.UUID | None = None
 
 
+class TakeRead(ResponseModel):
+    """One take of an answer, placed in the interview's recording (seconds from its start)."""
+
+    take: int = Field(description="1, 2 or 3, in the order the candidate recorded them")
+    start_seconds: float
+    end_seconds: float | None = Field(description="null while the take is still running")
+    seconds: float | None = Field(description="How long the take ran; null while it runs")
+    started_by: TakeStart = Field(
+        description="candidate: they chose to answer (or try again); limit: thinking time ran out"
+    )
+    end_reason: TakeEnd | None = Field(
+        description="candidate: they ended it; limit: the answer time ran out; null: running"
+    )
+    kept: bool = Field(description="The take reviewers get as the answer")
+
+
 class QuestionRead(ResponseModel):
     index: int
     total: int
     text: str
     difficulty: Difficulty
     skills: list[str]
-    # Where the answer lies in the recording, once the stream has reached it.
+    # The rules the question was planned with, before any accommodation.
+    think_seconds: int | None = Field(
+        description="Time to think before answering; 0: at once; null: unlimited"
+    )
+    answer_seconds: int = Field(description="The longest an answer may run")
+    takes: int = Field(description="How many takes the candidate may record")
+    # Where the question and its kept answer lie in the recording, once the stream reached them.
+    asked_seconds: float | None = None
     answer_start_seconds: float | None = None
     answer_end_seconds: float | None = None
+    kept_take: int | None = None
+    answer_takes: list[TakeRead] = Field(default_factory=list)
 
 
 class InterviewRead(ResponseModel):
@@ -57,6 +88,10 @@ class InterviewRead(ResponseModel):
     started_at: datetime | None
     completed_at: datetime | None
     duration_seconds: float | None
+    accommodation: Accommodation | None = Field(
+        description="Extra time the proctor granted, on every think and answer limit"
+    )
+    accommodation_granted_by: uuid.UUID | None = Field(description="The proctor who granted it")
 
 
 class PreflightRequest(RequestModel):
@@ -97,6 +132,8 @@ class InterviewStartResponse(InterviewRead):
                     "started_at": None,
                     "completed_at": None,
                     "duration_seconds": None,
+                    "accommodation": "x1.5",
+                    "accommodation_granted_by": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
                     "first_question": {
                         "index": 0,
                         "total": 5,
@@ -104,8 +141,14 @@ class InterviewStartResponse(InterviewRead):
                         "projects did you use it on?",
                         "difficulty": "warmup",
                         "skills": ["typescript", "communication"],
+                        "think_seconds": 30,
+                        "answer_seconds": 180,
+                        "takes": 2,
+                        "asked_seconds": None,
                         "answer_start_seconds": None,
                         "answer_end_seconds": None,
+                        "kept_take": None,
+                        "answer_takes": [],
                     },
                     "ws_url": "ws://127.0.0.1:8000/ws/interviews/0b7c4c3e-2f0a-4d3b-9a57-6f1f1b0c9e11",
                 }

@@ -2,13 +2,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, NotRequired
 
-from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, Strict, model_validator
+from typing_extensions import TypedDict  # pydantic reads TypedDicts from here before 3.12
 
 from backend.app.models.enums import ApplicationStatus, InterviewStatus, PostingStatus
 from backend.app.models.jobs import tech_stack_list
 from backend.app.schemas.base import RequestModel, ResponseModel
+from backend.app.services.interview_rules import (
+    DEFAULT_ANSWER_SECONDS,
+    DEFAULT_TAKES,
+    DEFAULT_THINK_SECONDS,
+    MAX_ANSWER_SECONDS,
+    MAX_TAKES,
+    MAX_THINK_SECONDS,
+    MIN_ANSWER_SECONDS,
+)
 
 Tag = Annotated[str, Field(min_length=1, max_length=50)]
 Tags = Annotated[list[Tag], Field(max_length=30)]
@@ -33,6 +43,96 @@ TechStack = Annotated[
 ]
 
 
+# Interview rules (issue 14). Strict: in lax mode `true` would be read as 1 take and "30" as 30
+# seconds, accepting what the documented schema refuses.
+ThinkSeconds = Annotated[int, Strict(), Field(ge=0, le=MAX_THINK_SECONDS)]
+AnswerSeconds = Annotated[int, Strict(), Field(ge=MIN_ANSWER_SECONDS, le=MAX_ANSWER_SECONDS)]
+Takes = Annotated[int, Strict(), Field(ge=1, le=MAX_TAKES)]
+# Enough for any plan: an interview asks a handful of questions.
+MAX_QUESTION_RULES = 50
+
+THINK_DOC = "Seconds to think before answering: 0 answers at once, null is unlimited"
+ANSWER_DOC = "Seconds an answer may run; at the limit it ends by itself"
+TAKES_DOC = "Takes per question; the candidate keeps one, and reviewers get that one"
+# Object examples lose their nulls in FastAPI's document, so null is shown here.
+THINK_EXAMPLES = [30, 0, None]
+
+
+class QuestionRuleOverride(RequestModel):
+    """One planned question's rules where they differ from the posting's. Only the keys sent
+    are kept: an absent key inherits the posting's value, ``think_seconds: null`` is unlimited."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            # Nulls are dropped from object examples in the document; see think_seconds.
+            "examples": [
+                {"index": 0, "think_seconds": 0, "takes": 3},
+                {"index": 4, "answer_seconds": 300},
+            ]
+        }
+    )
+
+    index: int = Field(
+        strict=True,
+        ge=0,
+        lt=MAX_QUESTION_RULES,
+        description="The planned question's index, 0 for the first",
+    )
+    # None when absent too: model_fields_set tells the two apart, and only sent keys are stored.
+    think_seconds: ThinkSeconds | None = Field(
+        default=None,
+        description=f"{THINK_DOC}; absent keeps the posting's",
+        examples=THINK_EXAMPLES,
+    )
+    answer_seconds: AnswerSeconds | None = Field(
+        default=None, description=f"{ANSWER_DOC}; absent keeps the posting's", examples=[300]
+    )
+    takes: Takes | None = Field(
+        default=None, description=f"{TAKES_DOC}; absent keeps the posting's", examples=[3]
+    )
+
+    @model_validator(mode="after")
+    def _no_null_limits(self) -> QuestionRuleOverride:
+        # Only thinking can be unlimited; an override leaves out what it does not change.
+        nulled = sorted(
+            name
+            for name in self.model_fields_set & {"answer_seconds", "takes"}
+            if getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null (omit it to keep the posting's)")
+        return self
+
+
+def _one_override_per_question(
+    overrides: list[QuestionRuleOverride],
+) -> list[QuestionRuleOverride]:
+    indexes = [override.index for override in overrides]
+    repeated = sorted({index for index in indexes if indexes.count(index) > 1})
+    if repeated:
+        raise ValueError(f"one override per question index; repeated: {repeated}")
+    return overrides
+
+
+QuestionRuleOverrides = Annotated[
+    list[QuestionRuleOverride],
+    Field(
+        max_length=MAX_QUESTION_RULES,
+        description="Rules for single planned questions, by index; each names only what it changes",
+    ),
+    AfterValidator(_one_override_per_question),
+]
+
+
+class QuestionRuleSettings(TypedDict):
+    """A stored override: the keys it names, no others (absent inherits, null is unlimited)."""
+
+    index: int
+    think_seconds: NotRequired[int | None]
+    answer_seconds: NotRequired[int]
+    takes: NotRequired[int]
+
+
 class JobPostingCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -47,6 +147,14 @@ class JobPostingCreate(RequestModel):
                 },
                 # Without a tech stack (or with null: FastAPI drops nulls from examples).
                 {"title": "Account Executive", "company": "Tailspin", "role_category": "Sales"},
+                {
+                    "title": "Support Engineer",
+                    "company": "Contoso",
+                    "think_seconds": 5,
+                    "answer_seconds": 60,
+                    "takes": 2,
+                    "question_rules": [{"index": 0, "think_seconds": 0, "takes": 3}],
+                },
             ]
         }
     )
@@ -59,10 +167,19 @@ class JobPostingCreate(RequestModel):
     required_skills: Tags = Field(default_factory=list)
     experience_level: str | None = Field(default=None, max_length=50)
     status: PostingStatus = PostingStatus.ACTIVE
+    think_seconds: ThinkSeconds | None = Field(
+        default=DEFAULT_THINK_SECONDS, description=THINK_DOC, examples=THINK_EXAMPLES
+    )
+    answer_seconds: AnswerSeconds = Field(
+        default=DEFAULT_ANSWER_SECONDS, description=ANSWER_DOC, examples=[180, 60]
+    )
+    takes: Takes = Field(default=DEFAULT_TAKES, description=TAKES_DOC, examples=[1, 2])
+    question_rules: QuestionRuleOverrides = Field(default_factory=list)
 
 
 class JobPostingUpdate(RequestModel):
-    """Only the fields sent change. ``tech_stack: null`` clears the stack."""
+    """Only the fields sent change. ``tech_stack: null`` clears the stack, ``think_seconds: null``
+    makes thinking unlimited, and ``question_rules`` replaces all the overrides."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -70,6 +187,8 @@ class JobPostingUpdate(RequestModel):
                 {"tech_stack": "go"},
                 {"tech_stack": ["Go", "Kubernetes"]},
                 {"status": "closed"},
+                {"answer_seconds": 120, "takes": 2},
+                {"question_rules": [{"index": 2, "answer_seconds": 300}]},
             ]
         }
     )
@@ -83,6 +202,18 @@ class JobPostingUpdate(RequestModel):
     required_skills: Tags | None = None
     experience_level: str | None = Field(default=None, max_length=50)
     status: PostingStatus | None = None
+    # Omitted: unchanged (the service applies only the fields sent); null: unlimited thinking.
+    think_seconds: ThinkSeconds | None = Field(
+        default=None, description=f"{THINK_DOC}; omitted is unchanged", examples=THINK_EXAMPLES
+    )
+    answer_seconds: AnswerSeconds | None = Field(
+        default=None, description=ANSWER_DOC, examples=[180, 60]
+    )
+    takes: Takes | None = Field(default=None, description=TAKES_DOC, examples=[1, 2])
+    question_rules: QuestionRuleOverrides | None = Field(
+        default=None,
+        description="Replaces every override ([] removes them); each names only what it changes",
+    )
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> JobPostingUpdate:
@@ -95,7 +226,12 @@ class JobPostingUpdate(RequestModel):
         return self
 
 
-_NOT_NULLABLE = frozenset({"title", "company", "description", "required_skills", "status"})
+_NOT_NULLABLE = frozenset(
+    {
+        "title", "company", "description", "required_skills", "status",
+        "answer_seconds", "takes", "question_rules",
+    }
+)  # fmt: skip
 
 
 class JobPostingRead(ResponseModel):
@@ -112,6 +248,10 @@ class JobPostingRead(ResponseModel):
                     "required_skills": [],
                     "experience_level": None,
                     "status": "active",
+                    "think_seconds": 30,
+                    "answer_seconds": 180,
+                    "takes": 2,
+                    "question_rules": [{"index": 0, "think_seconds": 0, "takes": 3}],
                     "created_at": "2025-01-06T09:30:00Z",
                 }
             ]
@@ -127,6 +267,12 @@ class JobPostingRead(ResponseModel):
     required_skills: list[str]
     experience_level: str | None
     status: PostingStatus
+    think_seconds: int | None = Field(description=THINK_DOC)
+    answer_seconds: int = Field(description=ANSWER_DOC)
+    takes: int = Field(description=TAKES_DOC)
+    question_rules: list[QuestionRuleSettings] = Field(
+        description="Overrides by planned question index, each with only the keys it changes"
+    )
     created_at: datetime
 
 

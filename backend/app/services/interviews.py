@@ -17,8 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.core.config import Settings
 from backend.app.core.errors import BadRequest, Conflict, NotFound
-from backend.app.models import Application, Interview, JobPosting, PlannedQuestion, Resume
-from backend.app.models.enums import ApplicationStatus, InterviewStatus, PostingStatus
+from backend.app.models import (
+    AnswerTake,
+    Application,
+    Interview,
+    JobPosting,
+    PlannedQuestion,
+    Resume,
+)
+from backend.app.models.enums import (
+    ApplicationStatus,
+    InterviewStatus,
+    PostingStatus,
+    TakeEnd,
+    TakeStart,
+)
 from backend.app.repositories import applications, audit, interviews
 from backend.app.schemas.interviews import (
     InterviewDetail,
@@ -28,11 +41,14 @@ from backend.app.schemas.interviews import (
     PlanningStatusResponse,
     PreflightRequest,
     QuestionRead,
+    TakeRead,
 )
-from backend.app.services import messages
+from backend.app.services import answer_audio, messages
 from backend.app.services.auth import Principal, require_candidate, require_owner
 from backend.app.services.catalog import Catalog
+from backend.app.services.interview_rules import DEFAULT_RULES, QuestionRules, rules_for
 from backend.app.services.prompts import JobContext
+from backend.app.services.question_planner import BankQuestion
 from backend.app.services.streaming.recording import recording_path, wav_stream
 
 logger = structlog.get_logger(__name__)
@@ -52,6 +68,9 @@ class InterviewSubject:
     role_type: str
     application: Application | None = None
     job: JobContext | None = None
+    # The posting's rules, and its overrides by question index (defaults for practice).
+    rules: QuestionRules = DEFAULT_RULES
+    rule_overrides: tuple[dict[str, object], ...] = ()
 
 
 def job_context(posting: JobPosting) -> JobContext:
@@ -91,7 +110,10 @@ async def resolve_subject(
         )
         posting = application.job_posting
         role_type = catalog.roles.for_posting(posting.tech_stack, posting.role_category)
-        return InterviewSubject(role_type, application, job_context(posting))
+        rules = QuestionRules(posting.think_seconds, posting.answer_seconds, posting.takes)
+        return InterviewSubject(
+            role_type, application, job_context(posting), rules, tuple(posting.question_rules)
+        )
     if request.role_type is not None:
         return InterviewSubject(catalog.roles.resolve(request.role_type))
     raise BadRequest(messages.NEED_APPLICATION_OR_ROLE)
@@ -138,16 +160,26 @@ def build_interview(
         system_prompt=catalog.prompts.system_prompt(subject.role_type, job),
         kiosk_id=principal.claims.kiosk_id,
         proctor_id=principal.claims.proctor_id,
-        questions=[
-            PlannedQuestion(
-                index=index,
-                bank_id=question.id,
-                text=question.text,
-                difficulty=question.difficulty,
-                skills=list(question.skills),
-            )
-            for index, question in enumerate(planned)
-        ],
+        # Granted with the session token by the proctor who launched it.
+        accommodation=principal.claims.accommodation,
+        accommodation_granted_by=principal.claims.proctor_id
+        if principal.claims.accommodation
+        else None,
+        questions=[_planned(index, question, subject) for index, question in enumerate(planned)],
+    )
+
+
+def _planned(index: int, question: BankQuestion, subject: InterviewSubject) -> PlannedQuestion:
+    rules = rules_for(subject.rules, subject.rule_overrides, index)
+    return PlannedQuestion(
+        index=index,
+        bank_id=question.id,
+        text=question.text,
+        difficulty=question.difficulty,
+        skills=list(question.skills),
+        think_seconds=rules.think_seconds,
+        answer_seconds=rules.answer_seconds,
+        takes=rules.takes,
     )
 
 
@@ -283,19 +315,48 @@ async def list_for(
 def question_read(
     question: PlannedQuestion, total: int, bytes_per_second: int | None = None
 ) -> QuestionRead:
+    """A planned question with its rules and, once the stream has reached them, where it was
+    asked and where its takes lie in the recording (seconds from the recording's start)."""
+
     def seconds(offset: int | None) -> float | None:
         if offset is None or not bytes_per_second:
             return None
         return offset / bytes_per_second
 
+    # Takes are offsets in the recording, so none can exist before the stream's hello fixed
+    # its format; a question just planned (the start answer) has not even loaded them.
+    takes = (
+        [_take_read(take, question.kept_take, bytes_per_second) for take in question.answer_takes]
+        if bytes_per_second
+        else []
+    )
     return QuestionRead(
         index=question.index,
         total=total,
         text=question.text,
         difficulty=question.difficulty,
         skills=question.skills,
+        think_seconds=question.think_seconds,
+        answer_seconds=question.answer_seconds,
+        takes=question.takes,
+        asked_seconds=seconds(question.asked_offset),
         answer_start_seconds=seconds(question.answer_start_offset),
         answer_end_seconds=seconds(question.answer_end_offset),
+        kept_take=question.kept_take,
+        answer_takes=takes,
+    )
+
+
+def _take_read(take: AnswerTake, kept_take: int | None, bytes_per_second: int) -> TakeRead:
+    end = take.end_offset
+    return TakeRead(
+        take=take.take,
+        start_seconds=take.start_offset / bytes_per_second,
+        end_seconds=None if end is None else end / bytes_per_second,
+        seconds=None if end is None else (end - take.start_offset) / bytes_per_second,
+        started_by=TakeStart(take.started_by),
+        end_reason=None if take.end_reason is None else TakeEnd(take.end_reason),
+        kept=take.take == kept_take,
     )
 
 
@@ -372,10 +433,65 @@ async def recording_for(
     interview = await get_for(session, principal, interview_id)
     path = recording_path(settings.data_dir, interview.id)
     if interview.audio_sample_rate is None or not path.exists():
-        raise NotFound(f"Interview {interview_id} has no recording yet")
+        raise NotFound(no_recording(interview_id))
     channels = interview.audio_channels or 1
     size = path.stat().st_size
     size -= size % (2 * channels)
     return WavDownload(  # the WAV header is 44 bytes
         wav_stream(path, size, interview.audio_sample_rate, channels), content_length=44 + size
     )
+
+
+@dataclass(frozen=True)
+class AnswerWav:
+    """A kept answer as a WAV file to send: all of it (200) or the range asked for (206)."""
+
+    chunks: AsyncIterator[bytes]
+    status_code: int
+    headers: dict[str, str]
+
+
+def no_such_question(interview_id: object, index: int) -> str:
+    return f"Interview {interview_id} has no question {index}"
+
+
+def no_kept_answer(interview_id: object, index: int) -> str:
+    return f"Question {index} of interview {interview_id} has no kept answer recorded yet"
+
+
+def no_recording(interview_id: object) -> str:
+    return f"Interview {interview_id} has no recording yet"
+
+
+async def answer_for(
+    session: AsyncSession,
+    principal: Principal,
+    settings: Settings,
+    interview_id: uuid.UUID,
+    index: int,
+    range_header: str | None,
+) -> AnswerWav:
+    """The kept take of question ``index`` as a WAV file, or the part ``range_header`` asks
+    for, if the caller may hear it (its candidate, proctors and admins).
+
+    Raises:
+        NotFound: no such interview or question, no kept answer yet, or no recording of it.
+        RangeNotSatisfiable: the range lies outside the WAV.
+    """
+    interview = await get_for(session, principal, interview_id)
+    question = next((q for q in interview.questions if q.index == index), None)
+    if question is None:
+        raise NotFound(no_such_question(interview_id, index))
+    # The span, not kept_take: an interview streamed before takes existed has the one.
+    start, end = question.answer_start_offset, question.answer_end_offset
+    if start is None or end is None:
+        raise NotFound(no_kept_answer(interview_id, index))
+    path = recording_path(settings.data_dir, interview.id)
+    if interview.audio_sample_rate is None or not path.exists():
+        raise NotFound(no_recording(interview_id))
+    channels = interview.audio_channels or 1
+    start, end = answer_audio.kept_span(start, end, path.stat().st_size, channels)
+    if end == start:
+        raise NotFound(no_kept_answer(interview_id, index))
+    part = answer_audio.wav_part(start, end, interview.audio_sample_rate, channels, range_header)
+    return AnswerWav(answer_audio.read_part(path, part), part.status_code, part.headers)

@@ -22,7 +22,11 @@ async def create(
     session: AsyncSession, principal: Principal, request: JobPostingCreate
 ) -> JobPostingRead:
     require_admin(principal)
-    posting = JobPosting(**request.model_dump())
+    # Each override keeps only the keys sent: an absent one inherits, a null one is unlimited.
+    posting = JobPosting(
+        **request.model_dump(exclude={"question_rules"}),
+        question_rules=[rule.model_dump(exclude_unset=True) for rule in request.question_rules],
+    )
     session.add(posting)
     await session.flush()
     audit.record(session, principal.id, "job_posting_created", "job_posting", posting.id)
@@ -38,6 +42,7 @@ async def update(
     posting = await postings.get(session, posting_id)
     if posting is None:
         raise NotFound(messages.posting_not_found(posting_id))
+    # Unset is omitted at every depth, so each override also keeps only the keys it was sent.
     changes = request.model_dump(exclude_unset=True)
     for field, value in changes.items():
         setattr(posting, field, value)

@@ -16,9 +16,10 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from qasync import asyncSlot
 
+from kiosk.core.answer_clock import Phase
 from kiosk.core.api_client import CandidateSummary
 from kiosk.core.errors import KioskError
-from kiosk.core.flow import KioskFlow, Screen
+from kiosk.core.flow import EXTRA_TIME_CHOICES, KioskFlow, Screen
 from kiosk.core.streamer import StreamState
 from kiosk.ui.views.main_window import MainWindow
 from kiosk.ui.views.screens import ScreenView
@@ -59,6 +60,7 @@ class FlowController(QObject):
         self._search_timer.timeout.connect(self._on_search)
         w = window
         w.choose.practice_roles.addItems(practice_roles)
+        w.launch.extra_time_combo.addItems([label for label, _value in EXTRA_TIME_CHOICES])
         w.locked.sign_in_button.clicked.connect(self._on_open_sign_in)
         w.locked.exit_button.clicked.connect(self._on_open_exit_pin)
         w.exit_pin.exit_button.clicked.connect(self._on_exit_pin)
@@ -76,6 +78,7 @@ class FlowController(QObject):
         w.mic_check.check_button.clicked.connect(self._on_check)
         w.mic_check.start_button.clicked.connect(self._on_start)
         w.interview.next_button.clicked.connect(self._on_next)
+        w.interview.retry_button.clicked.connect(self._on_retry)
         w.interview.finish_button.clicked.connect(self._on_finish)
         w.launch.resume_button.clicked.connect(self._on_resume)
         w.mic_check.device_combo.currentIndexChanged.connect(self._on_device)
@@ -183,7 +186,10 @@ class FlowController(QObject):
         if not 0 <= row < len(candidates):
             view.show_message("Choose a candidate first.")
             return
-        await self._run(view, [view.launch_button], lambda: self._flow.launch(candidates[row]))
+        extra_time = EXTRA_TIME_CHOICES[max(0, view.extra_time_combo.currentIndex())][1]
+        await self._run(
+            view, [view.launch_button], lambda: self._flow.launch(candidates[row], extra_time)
+        )
 
     @asyncSlot()
     async def _on_resume(self) -> None:
@@ -265,8 +271,26 @@ class FlowController(QObject):
     @asyncSlot()
     async def _on_next(self) -> None:
         view = self._window.interview
-        await self._run(view, [view.next_button, view.finish_button], self._flow.next_question)
+        buttons: list[QWidget] = [view.next_button, view.retry_button, view.finish_button]
+        await self._run(view, buttons, self._flow.advance)
         self._answer_started = time.monotonic()
+        self._redraw_interview()
+
+    @asyncSlot()
+    async def _on_retry(self) -> None:
+        view = self._window.interview
+        buttons: list[QWidget] = [view.next_button, view.retry_button, view.finish_button]
+        await self._run(view, buttons, self._flow.try_again)
+        self._redraw_interview()
+        if self._flow.state.screen is Screen.INTERVIEW and not view.retry_button.isVisible():
+            # "Try again" is gone, so Qt would move the focus on to "Finish the interview":
+            # the keyboard stays on the answer's own button ("Finish this answer").
+            view.next_button.setFocus()
+
+    def _redraw_interview(self) -> None:
+        # The clock's phase may have moved while the action ran: its buttons and labels.
+        if self._flow.state.screen is Screen.INTERVIEW and self._flow.state.question is not None:
+            self._draw_clock()
 
     @asyncSlot()
     async def _on_finish(self) -> None:
@@ -310,18 +334,22 @@ class FlowController(QObject):
                     f"Question {question.index + 1} of {question.total}"
                 )
                 w.interview.question_label.setText(question.text)
+                self._draw_clock()
             elif state.questions_complete:
                 w.interview.progress_label.setText("All questions answered")
                 w.interview.question_label.setText(
                     "That was the last question. Press “Finish the interview”."
                 )
                 w.interview.next_button.setVisible(False)
+                w.interview.retry_button.setVisible(False)
+                w.interview.show_clock("", None)
 
     def _entered(self, screen: Screen) -> None:
         """Fill a screen once, when it comes up."""
         w, state = self._window, self._flow.state
         if screen is Screen.LAUNCH:
             self._show_candidates()
+            w.launch.extra_time_combo.setCurrentIndex(0)  # granted per candidate, never carried
             w.launch.show_resume(state.resumable[0].label if state.resumable else "")
         elif screen is Screen.CHOOSE:
             name = state.candidate.full_name if state.candidate else ""
@@ -374,9 +402,26 @@ class FlowController(QObject):
         if state.screen is Screen.LOCKED:
             w.locked.clock_label.setText(datetime.now().strftime("%H:%M"))
         if state.screen is Screen.INTERVIEW:
-            elapsed = int(time.monotonic() - self._answer_started)
-            w.interview.timer_label.setText(f"{elapsed // 60}:{elapsed % 60:02d}")
+            if state.answer is None and not state.questions_complete:
+                elapsed = int(time.monotonic() - self._answer_started)
+                w.interview.timer_label.setText(f"{elapsed // 60}:{elapsed % 60:02d}")
             w.interview.connection_label.setText(self._connection_text())
+
+    def _draw_clock(self) -> None:
+        """The question's clock and the buttons its phase offers."""
+        flow, view = self._flow, self._window.interview
+        clock = flow.state.answer
+        if view.next_button.text() != flow.primary_label:
+            view.next_button.setText(flow.primary_label)
+        # Never disabled while saving: Qt would move the focus on to "Finish the interview",
+        # where the candidate's next Space would end the interview. Pressed meanwhile, it says
+        # "Please wait" (the flow's Busy).
+        deciding = clock is not None and clock.phase is Phase.DECIDING
+        view.retry_button.setVisible(deciding)
+        if deciding and clock is not None:
+            view.retry_button.setText(f"Try again ({clock.takes_left} left)")
+        if clock is not None:
+            view.show_clock(flow.answer_headline, flow.answer_warning)
 
     def _connection_text(self) -> str:
         streamer = self._flow.streamer

@@ -148,6 +148,9 @@ class LaunchView(ScreenView):
         self.search_edit.setAccessibleName("Candidate search")
         self.candidate_list = QListWidget()
         self.candidate_list.setAccessibleName("Candidates")
+        # An accommodation the proctor grants: it stretches every think and answer limit.
+        self.extra_time_combo = QComboBox()
+        self.extra_time_combo.setAccessibleName("Extra time")
         self.launch_button = _button("Launch session", "launch_button", "user", PRIMARY_TEXT)
         # Shown only when a crash left an interview unfinished on this kiosk.
         self.resume_button = _button("", "resume_button")
@@ -155,8 +158,8 @@ class LaunchView(ScreenView):
         self.lock_button = _button("Lock the kiosk", "lock_button", "lock")
         self.exit_kiosk_button = _button("Exit kiosk mode", "exit_kiosk_button")
         self._add(self.heading, self.resume_button, self.search_edit, self.candidate_list,
-                  self.launch_button, self.lock_button, self.exit_kiosk_button,
-                  self.message_label)  # fmt: skip
+                  self.extra_time_combo, self.launch_button, self.lock_button,
+                  self.exit_kiosk_button, self.message_label)  # fmt: skip
 
     def show_resume(self, text: str) -> None:
         self.resume_button.setText(text)
@@ -235,8 +238,13 @@ class InterviewView(ScreenView):
         self.recording_label.setStyleSheet("color: #b3261e;")
         self.connection_label = _label(points=12, name="connection_label")
         self.level_meter = _meter("interview_level_meter")
+        self.warning_label = _label(points=16, bold=True, name="warning_label")
+        # The main step: "Start answering", "Finish this answer", "Keep this answer" (or
+        # "Next question" when the server sets no rules).
         self.next_button = _button("Next question", "next_button", "arrow-right", PRIMARY_TEXT)
         self.next_button.setDefault(True)
+        self.retry_button = _button("Try again", "retry_button", "arrow-right")
+        self.retry_button.setVisible(False)
         self.finish_button = _button("Finish the interview", "finish_button", "check")
         status = QHBoxLayout()
         status.addWidget(self.recording_label)
@@ -247,8 +255,17 @@ class InterviewView(ScreenView):
         self._column.addStretch(1)
         self._add(self.question_label)
         self._column.addStretch(1)
-        self._add(self.timer_label, self.level_meter, self.next_button, self.finish_button,
-                  status_row, self.message_label)  # fmt: skip
+        self._add(self.timer_label, self.warning_label, self.level_meter, self.next_button,
+                  self.retry_button, self.finish_button, status_row,
+                  self.message_label)  # fmt: skip
+
+    def show_clock(self, headline: str, warning: int | None) -> None:
+        """The countdown, calm until 30 s are left, then amber, then red at 10 s."""
+        self.timer_label.setText(headline)
+        color = {30: "#8a5a00", 10: "#b3261e"}.get(warning or 0, "")
+        self.timer_label.setStyleSheet(f"color: {color};" if color else "")
+        self.warning_label.setStyleSheet(f"color: {color};" if color else "")
+        self.warning_label.setText(f"{warning} seconds left" if warning else "")
 
 
 class DoneView(ScreenView):

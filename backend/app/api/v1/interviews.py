@@ -3,13 +3,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Header, Query, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from backend.app.api.deps import CatalogDep, CurrentPrincipal, SessionDep, SettingsDep, WsBaseUrl
 from backend.app.api.responses import refusals
 from backend.app.models.enums import InterviewStatus
 from backend.app.schemas.base import NO_NUL_PATTERN
+from backend.app.schemas.errors import ErrorResponse
 from backend.app.schemas.interviews import (
     InterviewDetail,
     InterviewRead,
@@ -19,6 +20,7 @@ from backend.app.schemas.interviews import (
     PreflightRequest,
 )
 from backend.app.services import interviews
+from backend.app.services.answer_audio import RangeNotSatisfiable
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
 # Also mounted at /api for the planning service's existing clients.
@@ -108,6 +110,80 @@ async def recording(
     wav = await interviews.recording_for(session, principal, settings, interview_id)
     return StreamingResponse(
         wav.chunks, media_type="audio/wav", headers={"Content-Length": str(wav.content_length)}
+    )
+
+
+_WAV = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
+_ACCEPT_RANGES = {
+    "description": "Ranges may be asked for, in bytes",
+    "required": True,
+    "schema": {"type": "string", "enum": ["bytes"]},
+}
+
+
+def _content_range(description: str, example: str) -> dict[str, object]:
+    return {"description": description, "required": True,
+            "schema": {"type": "string", "example": example}}  # fmt: skip
+
+
+@router.get(
+    "/{interview_id}/questions/{index}/answer",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "content": _WAV,
+            "description": "The kept take as a WAV file (16-bit PCM)",
+            "headers": {"Accept-Ranges": _ACCEPT_RANGES},
+        },
+        206: {
+            "content": _WAV,
+            "description": "The part of the WAV file the Range header asked for",
+            "headers": {
+                "Accept-Ranges": _ACCEPT_RANGES,
+                "Content-Range": _content_range("The bytes sent, of how many", "bytes 0-99/64044"),
+            },
+        },
+        **refusals(401, 403),
+        404: {
+            **refusals(404)[404],
+            "description": "No such interview or question, no kept answer yet, or no recording",
+        },
+        416: {
+            "model": ErrorResponse,
+            "description": "The range asked for lies outside the WAV file",
+            "headers": {"Content-Range": _content_range("The file's length", "bytes */64044")},
+        },
+    },
+)
+async def answer(
+    interview_id: uuid.UUID,
+    index: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    range_header: Annotated[
+        str | None,
+        Header(
+            alias="Range",
+            description="One byte range of the WAV file: bytes=0-99, bytes=1000- or bytes=-500",
+        ),
+    ] = None,
+) -> Response:
+    """The kept take of question ``index`` as a WAV file, whole or the one byte range asked
+    for (the candidate, proctors, admins)."""
+    try:
+        wav = await interviews.answer_for(
+            session, principal, settings, interview_id, index, range_header
+        )
+    except RangeNotSatisfiable as unsatisfiable:
+        # A 416 names the file's length, which the one DomainError handler cannot add.
+        return JSONResponse(
+            status_code=unsatisfiable.status_code,
+            content={"detail": unsatisfiable.detail},
+            headers={"Content-Range": unsatisfiable.content_range},
+        )
+    return StreamingResponse(
+        wav.chunks, status_code=wav.status_code, media_type="audio/wav", headers=wav.headers
     )
 
 

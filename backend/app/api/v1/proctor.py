@@ -35,7 +35,8 @@ async def launch(
     principal: CurrentPrincipal,
     settings: SettingsDep,
 ) -> SessionLaunchResponse:
-    """Launch a candidate's session at a kiosk: a candidate-scoped token, no password typed."""
+    """Launch a candidate's session at a kiosk: a candidate-scoped token, no password typed,
+    with any extra time the proctor grants."""
     return await proctor.launch_session(
-        session, principal, settings, body.candidate_email, body.kiosk_id
+        session, principal, settings, body.candidate_email, body.kiosk_id, body.accommodation
     )

@@ -26,9 +26,12 @@ from backend.app.services.streaming.protocol import (
     CLOSE_POLICY,
     CLOSE_SUPERSEDED,
     HELLO_TIMEOUT_SECONDS,
+    TAKE_MESSAGES,
+    BadMessage,
     ProtocolViolation,
     error,
     parse_hello,
+    parse_take_message,
     parse_text,
 )
 from backend.app.services.streaming.session import InterviewStream, authorize_stream
@@ -111,21 +114,28 @@ class _Connection:
                 await self.close(CLOSE_NORMAL, "completed")  # an earlier connection ended it
                 return
             acks = asyncio.create_task(self._ack_every_interval(stream))
+            if stream.limit_due:  # e.g. no time to think: the answer starts with the question
+                for event in await stream.reach_limits():
+                    await self.send(event)
             while not self.closed:
                 message = await self._receive()
                 if message.get("bytes") is not None:
                     gap = stream.receive_audio(message["bytes"])
                     if gap is not None:
                         await self.send(gap)
+                    elif stream.limit_due:
+                        for event in await stream.reach_limits():
+                            await self.send(event)
                     continue
                 parsed = parse_text(message.get("text") or "")
                 kind = parsed["type"] if parsed else None
-                if kind == "answer_done":
-                    index = parsed.get("index") if parsed else None
-                    if index is not None and (type(index) is not int or index < 0):
-                        await self.send(error("bad_message", "answer_done.index must be >= 0"))
+                if parsed is not None and kind in TAKE_MESSAGES:
+                    try:
+                        take_message = parse_take_message(parsed)
+                    except BadMessage as bad:
+                        await self.send(error("bad_message", str(bad)))
                         continue
-                    for reply in await stream.answer_done(index):
+                    for reply in await stream.take_message(take_message):
                         await self.send(reply)
                 elif kind == "end":
                     for reply in await stream.end():

@@ -123,3 +123,47 @@ def parse_frame(frame: bytes, channels: int) -> tuple[int, bytes]:
 
 def pack_frame(offset: int, audio: bytes) -> bytes:
     return HEADER.pack(offset) + audio
+
+
+@dataclass(frozen=True)
+class TakeMessage:
+    """``answer_started``, ``answer_done`` or ``keep_take`` (v1.2), read and type-checked.
+
+    ``take`` is None only in a v1/v1.1 ``answer_done``; ``offset`` (the stream position the
+    candidate acted at) is None when the client did not say, and then means "here".
+    """
+
+    kind: str
+    index: int | None
+    take: int | None
+    offset: int | None
+
+
+TAKE_MESSAGES = frozenset({"answer_started", "answer_done", "keep_take"})
+
+
+class BadMessage(Exception):
+    """A message this server cannot act on: answered with ``bad_message``, connection kept."""
+
+
+def _optional_count(message: dict[str, Any], field: str, least: int) -> int | None:
+    value = message.get(field)
+    if value is None:
+        return None
+    if type(value) is not int or value < least:
+        raise BadMessage(f"{message['type']}.{field} must be an integer >= {least}")
+    return value
+
+
+def parse_take_message(message: dict[str, Any]) -> TakeMessage:
+    kind = message["type"]
+    index = _optional_count(message, "index", 0)
+    take = _optional_count(message, "take", 1)
+    offset = _optional_count(message, "offset", 0)
+    if kind != "answer_done" and (index is None or take is None):
+        raise BadMessage(f"{kind} needs index and take")
+    if kind == "answer_done" and take is not None and index is None:
+        raise BadMessage("answer_done with a take needs its index")
+    if offset is not None and offset % SAMPLE_WIDTH:
+        raise BadMessage(f"{kind}.offset must fall between samples (an even byte offset)")
+    return TakeMessage(kind, index, take, offset)

@@ -155,8 +155,18 @@ async def wav_stream(
 ) -> AsyncIterator[bytes]:
     """The first ``size`` bytes of a recording as a WAV file, read in chunks off the loop."""
     yield wav_header(size, sample_rate, channels)
+    async for chunk in read_range(path, 0, size):
+        yield chunk
+
+
+async def read_range(path: Path, start: int, end: int) -> AsyncIterator[bytes]:
+    """Bytes ``[start, end)`` of a recording (fewer if it is shorter), read in chunks on a
+    worker thread so a large answer never holds the event loop."""
+    if end <= start:
+        return
     with path.open("rb") as handle:
-        remaining = size
+        handle.seek(start)
+        remaining = end - start
         while remaining > 0:
             chunk = await asyncio.to_thread(handle.read, min(remaining, 1 << 20))
             if not chunk:

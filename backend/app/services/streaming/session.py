@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ from backend.app.services.streaming.protocol import (
     SAMPLE_WIDTH,
     AudioFormat,
     ProtocolViolation,
+    TakeMessage,
     error,
     parse_frame,
 )
 from backend.app.services.streaming.recording import RecordingFile, recording_path
+from backend.app.services.streaming.timeline import TakeRefused, Timeline
 
 logger = structlog.get_logger(__name__)
 FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.ABANDONED)
@@ -60,20 +63,6 @@ def _ready_for_completed(interview: Interview) -> dict[str, Any]:
     }
 
 
-def _question(interview: Interview) -> dict[str, Any] | None:
-    index = interview.current_question_index
-    if index >= len(interview.questions):
-        return None
-    total = len(interview.questions)
-    return {"index": index, "total": total, "text": interview.questions[index].text}
-
-
-def _then_ask(ack: dict[str, Any], question: dict[str, Any] | None) -> list[dict[str, Any]]:
-    if question is None:
-        return [ack, {"type": "questions_complete"}]
-    return [ack, {"type": "question", **question}]
-
-
 class InterviewStream:
     def __init__(
         self,
@@ -87,6 +76,8 @@ class InterviewStream:
         self._recording: RecordingFile | None = None
         self._format: AudioFormat | None = None
         self._acked = -1
+        # The offset at which a think or answer limit next ends something (None: none runs).
+        self._deadline: int | None = None
 
     async def start(self, audio_format: AudioFormat) -> dict[str, Any]:
         """Accept a hello: fix or check the format, open the recording, answer ``ready``.
@@ -130,10 +121,13 @@ class InterviewStream:
             if interview.status == InterviewStatus.SCHEDULED:
                 interview.status = InterviewStatus.IN_PROGRESS
                 interview.started_at = datetime.now(UTC)
-                if interview.questions and interview.questions[0].answer_start_offset is None:
-                    interview.questions[0].answer_start_offset = 0
+                if interview.questions and interview.questions[0].asked_offset is None:
+                    interview.questions[0].asked_offset = 0  # thinking starts with the stream
                 audit.record(session, interview.candidate_id, "interview_started", "interview",
                              interview.id)  # fmt: skip
+            timeline = Timeline(interview, audio_format.bytes_per_second)
+            question = timeline.question_message()
+            self._deadline = timeline.deadline()
             await session.commit()
             resume_offset = self._recording.durable_end
             self._acked = resume_offset
@@ -143,7 +137,7 @@ class InterviewStream:
                 "type": "ready",
                 "interview_id": str(self.interview_id),
                 "resume_offset": resume_offset,
-                "question": _question(interview),
+                "question": question,
             }
 
     def receive_audio(self, frame: bytes) -> dict[str, Any] | None:
@@ -157,6 +151,76 @@ class InterviewStream:
         if already < len(audio):
             self._recording.append(audio[already:] if already else audio)
         return None
+
+    @property
+    def limit_due(self) -> bool:
+        """The audio has reached a think or answer limit: ``reach_limits`` must run. A plain
+        comparison, so the per-frame cost is nothing until a limit passes."""
+        return (
+            self._deadline is not None
+            and self._recording is not None
+            and self._recording.written_end >= self._deadline
+        )
+
+    async def reach_limits(self) -> list[dict[str, Any]]:
+        """End what the limits passed by the audio end (``answer_started``/``answer_ended``
+        with reason ``limit``, then the next question). Recorded at the limit's offset,
+        whenever the bytes arrive, so a resend after a crash changes nothing."""
+        assert self._recording is not None
+        written = self._recording.written_end
+        return await self._on_timeline(lambda timeline: timeline.reach(written))
+
+    async def take_message(self, message: TakeMessage) -> list[dict[str, Any]]:
+        """``answer_started``, ``answer_done`` or ``keep_take``: the events it causes, after an
+        ack (fsync) for the two that end something, as v1 acked ``answer_done``."""
+        assert self._recording is not None
+        written = self._recording.written_end
+        offset = written if message.offset is None else message.offset
+        if offset > written:
+            # The client sends a take message only after the audio up to its offset.
+            return [error("bad_message", f"{message.kind}.offset {offset} is past the audio "
+                                         f"received ({written})")]  # fmt: skip
+        index, take = message.index, message.take
+        ack = [] if message.kind == "answer_started" else [await self._ack()]
+
+        def step(timeline: Timeline) -> list[dict[str, Any]]:
+            # The limits the audio already passed come first: they happened before.
+            events = timeline.reach(written)
+            if message.kind == "answer_done" and take is None:
+                return events + timeline.legacy_done(index, offset)
+            assert index is not None and take is not None
+            if message.kind == "answer_started":
+                return events + timeline.start_take(index, take, offset)
+            if message.kind == "answer_done":
+                return events + timeline.end_take(index, take, offset)
+            return events + timeline.keep_take(index, take, offset)
+
+        return ack + await self._on_timeline(step)
+
+    async def _on_timeline(
+        self, step: Callable[[Timeline], list[dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        assert self._format is not None and self._recording is not None
+        async with self._sessionmaker() as session:
+            interview = await self._interview(session)
+            timeline = Timeline(interview, self._format.bytes_per_second)
+            try:
+                events = step(timeline)
+                # A question asked with no time to think starts its answer as it is asked.
+                events += timeline.reach(self._recording.written_end)
+            except TakeRefused as refused:  # nothing changed: say why, keep the connection
+                await session.rollback()
+                logger.info("take_refused", interview_id=str(self.interview_id),
+                            reason=refused.message)  # fmt: skip
+                return [error(refused.code, refused.message)]
+            self._deadline = timeline.deadline()
+            if events:
+                await session.commit()
+        for event in events:
+            if event["type"] in ("answer_started", "answer_ended"):
+                logger.info(event["type"], interview_id=str(self.interview_id),
+                            **{k: v for k, v in event.items() if k != "type"})  # fmt: skip
+        return events
 
     async def ack_if_new(self) -> dict[str, Any] | None:
         """fsync what arrived since the last ack; the ack to send, or None if nothing new."""
@@ -172,32 +236,6 @@ class InterviewStream:
         assert self._recording is not None
         self._acked = await self._recording.sync()
         return {"type": "ack", "offset": self._acked}
-
-    async def answer_done(self, index: int | None = None) -> list[dict[str, Any]]:
-        """End the current answer and move on; answers with the question now current.
-
-        ``index`` (v1.1) names the answer the client means to end. A repeat, or any index
-        but the current one, is already done: the reply is the current question, and no
-        question is skipped or asked twice. Without it (a v1 client) the current answer ends.
-        """
-        ack = await self._ack()
-        async with self._sessionmaker() as session:
-            interview = await self._interview(session)
-            current = interview.current_question_index
-            if current >= len(interview.questions):
-                return [ack, {"type": "questions_complete"}]
-            if index is not None and index != current:
-                logger.info("answer_done_repeated", interview_id=str(self.interview_id),
-                            index=index, current=current)  # fmt: skip
-                return _then_ask(ack, _question(interview))
-            index = current
-            interview.questions[index].answer_end_offset = self._acked
-            interview.current_question_index = index + 1
-            if index + 1 < len(interview.questions):
-                interview.questions[index + 1].answer_start_offset = self._acked
-            await session.commit()
-            following = _question(interview)
-        return _then_ask(ack, following)
 
     async def _interview(self, session: AsyncSession) -> Interview:
         interview = await interviews.get_with_questions(session, self.interview_id)
@@ -215,9 +253,10 @@ class InterviewStream:
         duration = audio_bytes / self._format.bytes_per_second
         async with self._sessionmaker() as session:
             interview = await self._interview(session)
-            index = interview.current_question_index
-            if index < len(interview.questions):
-                interview.questions[index].answer_end_offset = audio_bytes
+            timeline = Timeline(interview, self._format.bytes_per_second)
+            timeline.reach(audio_bytes)  # limits the last audio passed, then the end
+            timeline.finish(audio_bytes)
+            self._deadline = None
             interview.status = InterviewStatus.COMPLETED
             interview.completed_at = datetime.now(UTC)
             interview.duration_seconds = duration
