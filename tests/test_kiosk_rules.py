@@ -293,3 +293,57 @@ async def test_extra_time_granted_at_launch_stretches_the_rules_the_candidate_re
     ).json()
     assert record["accommodation"] == "x1.5"
     assert record["accommodation_granted_by"] == str(people["proctor"].id)
+
+
+@ON_QT_LOOP
+async def test_an_answer_kept_while_the_link_is_down_does_not_start_the_next_clock_unseen(
+    qtbot: object, api: Api, people: dict[str, Actor], tmp_path: Path
+) -> None:
+    """The server asks the next question at the keep's offset, but the kiosk cannot show it
+    until the link is back: nothing is recorded meanwhile, so its 30 s to think are whole
+    when it appears."""
+    posting = api.request("POST", "/api/v1/job-postings", people["admin"], json={
+        "title": "Support Engineer", "company": "Contoso", "tech_stack": "go",
+        "think_seconds": 30, "answer_seconds": 60, "takes": 2,
+    }).json()  # fmt: skip
+    application = api.request(
+        "POST", "/api/v1/applications", people["candidate"], json={"job_posting_id": posting["id"]}
+    ).json()
+    backend = urlsplit(api.url)
+    proxy = await CuttableProxy(str(backend.hostname), int(backend.port or 80)).start()
+    try:
+        async with httpx.AsyncClient() as http:
+            flow = KioskFlow(
+                KioskApi(http, f"http://127.0.0.1:{proxy.port}"),
+                KioskConfig.from_mapping({"kiosk_id": "seat-4"}, "test"),
+                tmp_path / "spool", SyntheticMic(),
+            )  # fmt: skip
+            flow.open_sign_in()
+            await flow.sign_in(people["proctor"].email, people["proctor"].password)
+            candidate = next(c for c in flow.state.candidates
+                             if c.email == people["candidate"].email)  # fmt: skip
+            await flow.launch(candidate)
+            await flow.choose(application_id=application["id"])
+            await flow.start_interview()
+            streamer = flow.streamer
+            assert streamer is not None
+            await flow.start_answering()
+            await asyncio.sleep(1.0)
+            await flow.finish_answer()
+            proxy.go_down()
+            await until(lambda: streamer.state is StreamState.RECONNECTING, timeout=5)
+            await flow.keep_answer()
+            kept_at = streamer.captured_end
+            await asyncio.sleep(3.0)  # the link is down for 3 s while the kiosk waits
+            proxy.come_back()
+            await until(lambda: flow.state.question is not None
+                        and flow.state.question.index == 1, timeout=15)  # fmt: skip
+            clock = flow.state.answer
+            assert clock is not None and clock.phase is Phase.THINKING
+            left = clock.remaining(streamer.captured_end)
+            assert left is not None and left > 29.0, left  # not 27 s: the outage did not count
+            assert streamer.question is not None
+            assert streamer.question.asked_offset == kept_at
+            await flow.finish()
+    finally:
+        await proxy.stop()

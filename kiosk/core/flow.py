@@ -580,7 +580,16 @@ class KioskFlow:
 
     def _interview_feed(self, streamer: AudioStreamer) -> Callable[[bytes], None]:
         def on_block(block: bytes) -> None:
-            streamer.feed(block)
+            clock = self.state.answer
+            if (
+                clock is None
+                or clock.phase is not Phase.SAVING
+                or streamer.state is StreamState.STREAMING
+            ):
+                streamer.feed(block)
+            # Else an answer was kept while the link is down, and the next question cannot be
+            # shown until the server sends it: nothing is recorded meanwhile, so its think
+            # time (which runs on the recording) does not start before the candidate sees it.
             self._keep_time(streamer)
             self._heard(block)
 

@@ -134,6 +134,8 @@ def hello(sample_rate: int, kiosk_id: str, client_version: str) -> str:
         "type": "hello", "protocol": PROTOCOL_VERSION,
         "audio": {"encoding": "pcm_s16le", "sample_rate": sample_rate, "channels": 1},
         "kiosk_id": kiosk_id, "client_version": client_version,
+        # v1.2: this client keeps the interview's clock, so the server runs its limits.
+        "features": ["rules"],
     })  # fmt: skip
 
 

@@ -34,12 +34,14 @@ class Seat:
         self.ready = ready
         self.sent = int(ready["resume_offset"])
         self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        # What may pass unremarked while waiting for another message.
+        self.passing = {"ack", "answer_started", "answer_ended"}
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def open(cls, target: StreamTarget) -> Seat:
+    async def open(cls, target: StreamTarget, keeps_rules: bool = True) -> Seat:
         ws = await connect(target.ws_url, additional_headers=target.headers)
-        await ws.send(hello())
+        await ws.send(hello(features=["rules"]) if keeps_rules else hello())
         ready = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert ready["type"] == "ready", ready
         return cls(ws, ready)
@@ -70,7 +72,7 @@ class Seat:
                 message = await self.inbox.get()
                 if message["type"] == kind:
                     return message
-                assert message["type"] in ("ack", "answer_started", "answer_ended"), message
+                assert message["type"] in self.passing, message
 
     async def close(self) -> None:
         await self.ws.close()
@@ -148,6 +150,21 @@ async def test_think_answer_retry_keep_and_limits_are_recorded_as_offsets(api: A
     assert spans(questions[2]) == [(18.0, 26.0, "limit", True)]
     assert [q["kept_take"] for q in questions[:3]] == [2, 1, 1]
     assert (questions[0]["answer_start_seconds"], questions[0]["answer_end_seconds"]) == (6, 10)
+
+
+async def test_a_client_that_does_not_keep_the_clock_gets_no_limits(api: Api) -> None:
+    """A v1 or v1.1 client (no "rules" in hello) is never told a limit ran out, so none runs:
+    otherwise its next answer_done would end a question it never showed."""
+    target = await asyncio.to_thread(ruled_interview, api, 5, 8, 1)
+    seat = await Seat.open(target, keeps_rules=False)
+    seat.passing = {"ack"}  # no answer_started or answer_ended: no limit ran
+    await seat.audio(20)  # past thinking and answering both
+    await seat.say("answer_done", index=0)
+    following = await seat.expect("question")
+    assert following["index"] == 1
+    await seat.close()
+    first = (await asyncio.to_thread(detail, target))["questions"][0]
+    assert spans(first) == [(0.0, 20.0, "candidate", True)]  # the whole answer, as said
 
 
 async def test_one_take_is_kept_as_it_ends_and_zero_think_answers_at_once(api: Api) -> None:

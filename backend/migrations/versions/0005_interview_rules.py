@@ -50,6 +50,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("asked_offset", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("kept_take", sa.Integer(), nullable=True))
 
+    # Interviews under way at the upgrade: where a question was asked is where its answer
+    # started (the old meaning of answer_start_offset), so their clocks can run from there.
+    op.execute(
+        "UPDATE planned_questions SET asked_offset = answer_start_offset "
+        "WHERE answer_start_offset IS NOT NULL"
+    )
+
     op.create_table(
         "answer_takes",
         sa.Column("id", sa.Uuid(), nullable=False),

@@ -30,6 +30,7 @@ from backend.app.services.streaming.protocol import (
     BadMessage,
     ProtocolViolation,
     error,
+    keeps_rules,
     parse_hello,
     parse_take_message,
     parse_text,
@@ -174,7 +175,7 @@ class _Connection:
             if parsed["type"] != "hello":
                 await self.send(error("bad_message", f"expected hello, got {parsed['type']!r}"))
                 continue
-            ready = await stream.start(parse_hello(parsed))
+            ready = await stream.start(parse_hello(parsed), keeps_rules(parsed))
             await self.send(ready)
             return "completed" not in ready
 

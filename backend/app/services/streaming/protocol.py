@@ -100,6 +100,12 @@ def parse_hello(message: dict[str, Any]) -> AudioFormat:
     return AudioFormat(encoding, rate, channels)
 
 
+def keeps_rules(hello: dict[str, Any]) -> bool:
+    """v1.2: a client whose hello lists the feature "rules" keeps the interview's clock."""
+    features = hello.get("features")
+    return isinstance(features, list) and "rules" in features
+
+
 def parse_frame(frame: bytes, channels: int) -> tuple[int, bytes]:
     """Split a binary frame into (offset, audio), or raise the violation it commits."""
     if len(frame) < HEADER.size + 1:

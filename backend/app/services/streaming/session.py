@@ -78,8 +78,11 @@ class InterviewStream:
         self._acked = -1
         # The offset at which a think or answer limit next ends something (None: none runs).
         self._deadline: int | None = None
+        # Limits run only for a client that keeps the same clock (hello features "rules"): an
+        # older one, never told a limit ran out, would end the next answer for this one.
+        self._keeps_rules = False
 
-    async def start(self, audio_format: AudioFormat) -> dict[str, Any]:
+    async def start(self, audio_format: AudioFormat, keeps_rules: bool = False) -> dict[str, Any]:
         """Accept a hello: fix or check the format, open the recording, answer ``ready``.
 
         A ``ready`` carrying ``completed`` means the interview completed between the
@@ -125,7 +128,8 @@ class InterviewStream:
                     interview.questions[0].asked_offset = 0  # thinking starts with the stream
                 audit.record(session, interview.candidate_id, "interview_started", "interview",
                              interview.id)  # fmt: skip
-            timeline = Timeline(interview, audio_format.bytes_per_second)
+            self._keeps_rules = keeps_rules
+            timeline = Timeline(interview, audio_format.bytes_per_second, keeps_rules)
             question = timeline.question_message()
             self._deadline = timeline.deadline()
             await session.commit()
@@ -203,7 +207,7 @@ class InterviewStream:
         assert self._format is not None and self._recording is not None
         async with self._sessionmaker() as session:
             interview = await self._interview(session)
-            timeline = Timeline(interview, self._format.bytes_per_second)
+            timeline = Timeline(interview, self._format.bytes_per_second, self._keeps_rules)
             try:
                 events = step(timeline)
                 # A question asked with no time to think starts its answer as it is asked.
@@ -253,7 +257,7 @@ class InterviewStream:
         duration = audio_bytes / self._format.bytes_per_second
         async with self._sessionmaker() as session:
             interview = await self._interview(session)
-            timeline = Timeline(interview, self._format.bytes_per_second)
+            timeline = Timeline(interview, self._format.bytes_per_second, self._keeps_rules)
             timeline.reach(audio_bytes)  # limits the last audio passed, then the end
             timeline.finish(audio_bytes)
             self._deadline = None

@@ -52,9 +52,12 @@ def phase(question: PlannedQuestion) -> Phase:
 class Timeline:
     """One loaded interview (its questions with their takes) and its audio format."""
 
-    def __init__(self, interview: Interview, bytes_per_second: int) -> None:
+    def __init__(self, interview: Interview, bytes_per_second: int, limits: bool = True) -> None:
+        """``limits``: whether limits end anything (only for a client that keeps the clock;
+        for any other the timeline records what it is told)."""
         self.interview = interview
         self._bps = bytes_per_second
+        self._limits = limits
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -75,13 +78,11 @@ class Timeline:
 
     def think_limit(self, question: PlannedQuestion) -> int | None:
         think = self._think_bytes(question)
-        if think is None or question.asked_offset is None:
-            return None
-        return question.asked_offset + think
+        return None if think is None or not self._limits else _asked(question) + think
 
     def answer_limit(self, take: AnswerTake, question: PlannedQuestion) -> int | None:
         answer = self._answer_bytes(question)
-        return None if answer is None else take.start_offset + answer
+        return None if answer is None or not self._limits else take.start_offset + answer
 
     def deadline(self) -> int | None:
         """The next offset at which a limit ends something by itself (None: no limit runs)."""
@@ -114,7 +115,7 @@ class Timeline:
                 "accommodation": self.interview.accommodation,
             },
             "phase": now.value,
-            "asked_offset": question.asked_offset,
+            "asked_offset": _asked(question),
             "think_limit_offset": self.think_limit(question) if now is Phase.THINKING else None,
             "take": running.take if running else None,
             "answer_limit_offset": self.answer_limit(running, question) if running else None,
@@ -208,9 +209,8 @@ class Timeline:
         events: list[Event] = []
         now = phase(question)
         if now is Phase.THINKING:
-            assert question.asked_offset is not None
             question.answer_takes.append(AnswerTake(
-                take=1, start_offset=question.asked_offset, started_by=TakeStart.CANDIDATE
+                take=1, start_offset=_asked(question), started_by=TakeStart.CANDIDATE
             ))  # fmt: skip
             now = Phase.ANSWERING
         if now is Phase.ANSWERING:
@@ -233,8 +233,7 @@ class Timeline:
         takes = question.answer_takes
         if takes and takes[-1].end_offset is not None:
             return takes[-1].end_offset
-        assert question.asked_offset is not None
-        return question.asked_offset
+        return _asked(question)
 
     def _start(self, question: PlannedQuestion, at: int, by: TakeStart) -> list[Event]:
         take = AnswerTake(take=len(question.answer_takes) + 1, start_offset=at, started_by=by)
@@ -280,6 +279,12 @@ class Timeline:
         return [{"type": "questions_complete"}] if message is None else [
             {"type": "question", **message}
         ]  # fmt: skip
+
+
+def _asked(question: PlannedQuestion) -> int:
+    # Set whenever a question is asked; absent only for an interview begun before rules
+    # existed whose question 0 was never reached: it was asked at the start.
+    return question.asked_offset or 0
 
 
 def _has_take(question: PlannedQuestion, take: int) -> bool:
