@@ -10,14 +10,14 @@ PORT ?= 8000
 # What the kiosk needs at run time: Qt (offscreen and X11) and PortAudio.
 RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-1-3 \
 	libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0 \
-	libportaudio2
+	libportaudio2 espeak-ng
 # What the tests need besides: the virtual microphone, speech, a virtual screen, and
 # PostgreSQL server binaries (the tests start their own throwaway cluster on loopback).
 # (binutils: PyInstaller and the packaging test read the bundle's ELF files with objdump;
 # xdotool: tests/test_frozen_flow.py drives the frozen kiosk by keyboard;
 # strace: tests/stream/test_durability.py watches the kiosk's and the backend's fsyncs.)
 TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql xdotool \
-	binutils strace
+	binutils strace python3-pyatspi at-spi2-core dbus
 
 .DEFAULT_GOAL := help
 .PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz bench bench-quick

@@ -19,6 +19,7 @@ from backend.app.core.errors import DomainError, TooManyRequests, Unauthorized
 from backend.app.core.migrate import head_revision
 from backend.app.core.request_context import RequestContextMiddleware
 from backend.app.services.catalog import Catalog
+from backend.app.services.question_speech import find_engine
 from backend.app.services.streaming.registry import StreamRegistry
 
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.schema_head = head_revision(settings)
     app.state.catalog = catalog
     app.state.streams = StreamRegistry()
+    app.state.speech = find_engine(settings.speech_engine)
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(OperationalError, _database_busy_handler)

@@ -61,6 +61,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     # Nor has it a kept answer (tests/api/test_interview_answers.py covers 200 and 206).
     ("GET", "/api/v1/interviews/{owner_interview}/questions/{index}/answer", None,
      row(401, 404, 403, 404, 404, 404)),
+    # Each question read aloud (espeak-ng renders it on the first request).
+    ("GET", "/api/v1/interviews/{owner_interview}/questions/{index}/speech", None, OWNER_OR_STAFF),
     ("GET", "/api/v1/proctor/candidates", None, STAFF_READS),
     ("POST", "/api/v1/proctor/sessions", {"candidate_email": "{owner_email}", "kiosk_id": "k1"},
      row(401, 403, 403, 403, 201, 201)),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import struct
 import sys
 import tempfile
@@ -56,6 +57,25 @@ class ToneCapture:
             self._task.cancel()
 
 
+APP_NAME = "interview-kiosk-tour"
+# Set by tests/test_screenshots.py under a private D-Bus session with Qt's AT-SPI bridge on:
+# each screen's accessibility tree is written beside its picture, as a screen reader reads it.
+a11y_dir = os.environ.get("IK_A11Y_DIR", "")
+
+
+async def read_aloud(path: Path) -> None:
+    """The screen's accessibility tree, read by another process (Debian's Python has
+    pyatspi); awaited without blocking, so this loop keeps answering the reader."""
+    with path.open("wb") as sink:
+        reader = await asyncio.create_subprocess_exec(
+            "/usr/bin/python3", str(Path(__file__).with_name("atspi_dump.py")), APP_NAME,
+            stdout=sink, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _out, err = await reader.communicate()
+    if reader.returncode != 0:
+        raise RuntimeError(f"reading {path.stem} over AT-SPI failed: {err.decode()[-500:]}")
+
+
 async def tour(window: MainWindow, args: list[str]) -> None:
     backend_url, proctor_email, proctor_password, candidate_email, out = args
     out_dir = Path(out)
@@ -77,6 +97,8 @@ async def tour(window: MainWindow, args: list[str]) -> None:
         async def shot(name: str) -> None:
             await asyncio.sleep(0.6)
             window.grab().save(str(out_dir / f"{name}.png"))
+            if a11y_dir:
+                await read_aloud(Path(a11y_dir) / f"{name}.jsonl")
             print(name, flush=True)
 
         await shot("1-locked")
@@ -122,6 +144,7 @@ async def tour(window: MainWindow, args: list[str]) -> None:
 
 def main() -> int:
     app = QApplication(sys.argv[:1])
+    app.setApplicationName(APP_NAME)  # how the AT-SPI reader finds it
     apply_style(app)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)

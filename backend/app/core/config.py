@@ -6,6 +6,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, PrivateAttr, SecretStr
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     log_json: bool = True
+    # Reads questions aloud (espeak-ng, a separate process); "none": questions are text only.
+    speech_engine: Literal["espeak-ng", "none"] = "espeak-ng"
 
     # Resolved once per Settings object: every authenticated request needs the secret, and a
     # file read on each would be blocking I/O on the server's loop. (``model_copy`` carries it

@@ -41,15 +41,13 @@ def _label(text: str = "", points: int = 14, bold: bool = False, name: str = "")
     label.setAlignment(Qt.AlignmentFlag.AlignCenter)
     label.setWordWrap(True)
     if name:
-        label.setObjectName(name)
-        label.setAccessibleName(name.replace("_", " "))
+        label.setObjectName(name)  # for tests and style sheets; a screen reader reads the text
     return label
 
 
 def _button(text: str, name: str, icon_name: str = "", icon_color: str = "#1f2328") -> QPushButton:
     button = QPushButton(text)
-    button.setObjectName(name)
-    button.setAccessibleName(text)
+    button.setObjectName(name)  # its accessible name is its text, whatever the text becomes
     button.setMinimumHeight(44)
     button.setFont(_font(14))
     # Return presses the focused button, as Space does (Qt does that only inside dialogs).
@@ -163,7 +161,6 @@ class LaunchView(ScreenView):
 
     def show_resume(self, text: str) -> None:
         self.resume_button.setText(text)
-        self.resume_button.setAccessibleName(text)
         self.resume_button.setVisible(bool(text))
 
     def show_candidates(self, lines: list[str]) -> None:

@@ -4,9 +4,16 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
-from backend.app.api.deps import CatalogDep, CurrentPrincipal, SessionDep, SettingsDep, WsBaseUrl
+from backend.app.api.deps import (
+    CatalogDep,
+    CurrentPrincipal,
+    SessionDep,
+    SettingsDep,
+    SpeechDep,
+    WsBaseUrl,
+)
 from backend.app.api.responses import refusals
 from backend.app.models.enums import InterviewStatus
 from backend.app.schemas.base import NO_NUL_PATTERN
@@ -19,7 +26,7 @@ from backend.app.schemas.interviews import (
     PlanningStatusResponse,
     PreflightRequest,
 )
-from backend.app.services import interviews
+from backend.app.services import interviews, question_speech
 from backend.app.services.answer_audio import RangeNotSatisfiable
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
@@ -185,6 +192,32 @@ async def answer(
     return StreamingResponse(
         wav.chunks, status_code=wav.status_code, media_type="audio/wav", headers=wav.headers
     )
+
+
+@router.get(
+    "/{interview_id}/questions/{index}/speech",
+    response_class=FileResponse,
+    responses={
+        200: {"content": _WAV, "description": "The question read aloud, as a WAV file"},
+        **refusals(401, 403),
+        404: {**refusals(404)[404], "description": "No such interview or question"},
+        503: {"model": ErrorResponse, "description": "Questions are text only on this server"},
+    },
+)
+async def speech(
+    interview_id: uuid.UUID,
+    index: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    engine: SpeechDep,
+) -> FileResponse:
+    """Question ``index`` read aloud by the server's speech engine, rendered once and kept
+    (the candidate, proctors, admins)."""
+    path = await question_speech.question_speech(
+        session, principal, settings.data_dir, engine, interview_id, index
+    )
+    return FileResponse(path, media_type="audio/wav")
 
 
 @router.post(
