@@ -31,7 +31,7 @@ $(BIN)/python:
 
 # Reinstall only when the dependencies change; a second run costs nothing.
 $(INSTALLED): pyproject.toml requirements.lock | $(BIN)/python
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,postgres]'
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,postgres,voices]'
 	touch $@
 
 system-deps:

@@ -442,7 +442,7 @@ def drive_to_interview(
     mic.feed(check).wait(30)
     _until(lambda: backend.audit(CANDIDATE, "preflight_recorded"), 15, "the check saved")
     time.sleep(SETTLE)
-    x.key("Tab", "space")
+    x.key("Tab", "Tab", "space")  # past "Practice an answer" to "Start the interview"
     _until(lambda: backend.audit(CANDIDATE, "interview_started"), 20, "streaming started")
 
 
@@ -527,8 +527,9 @@ def interview(
         time.sleep(2.0)  # past the stream's first acks: the steady state is what is measured
         print(f"  interview: measuring {seconds:g} s ...", file=sys.stderr, flush=True)
         row |= measure(kiosk, backend, seconds)
-        # Finish as the candidate would (the main button has the focus; Tab reaches "Finish").
-        XDriver(display).key("Tab", "space")
+        # Finish as the candidate would (the main button has the focus; Tab passes "Repeat
+        # the question" and reaches "Finish").
+        XDriver(display).key("Tab", "Tab", "space")
         with contextlib.suppress(BenchError):
             _until(lambda: backend.audit(CANDIDATE, "interview_completed"), 30, "completed")
         row["completed"] = bool(backend.audit(CANDIDATE, "interview_completed"))

@@ -154,7 +154,7 @@ def _run_kiosk(
 
     app = QApplication(sys.argv[:1])
     app.setApplicationName("interview-kiosk")
-    apply_style(app)
+    apply_style(app, config.text_scale, config.theme)
     # Quitting goes through the coroutine so the HTTP client and the embedded backend close on
     # a running loop; Qt stopping its own loop first would strand them.
     app.setQuitOnLastWindowClosed(False)
@@ -201,6 +201,7 @@ async def _serve(
 
     from kiosk.audio.capture import MicrophoneCapture
     from kiosk.audio.devices import list_input_devices
+    from kiosk.audio.playback import SpeakerPlayback
     from kiosk.core.api_client import KioskApi
     from kiosk.core.flow import PRACTICE_ROLES, KioskFlow
     from kiosk.ui.controllers.backend_status import BackendStatusController
@@ -222,7 +223,7 @@ async def _serve(
             status.start()
             flow = KioskFlow(
                 api, config, kiosk_data_dir(config) / "spool", MicrophoneCapture,
-                list_input_devices,
+                list_input_devices, speaker=SpeakerPlayback(),
             )  # fmt: skip
             FlowController(
                 window, flow, PRACTICE_ROLES if config.allow_practice else [],

@@ -95,8 +95,12 @@ OFFERED: dict[Screen, frozenset[str]] = {
     Screen.SIGN_IN: frozenset({"sign_in"}),
     Screen.LAUNCH: frozenset({"find_candidates", "launch", "resume", "exit_as_proctor"}),
     Screen.CHOOSE: frozenset({"choose"}),
-    Screen.MIC_CHECK: frozenset({"select_device", "check_microphone", "start_interview"}),
-    Screen.INTERVIEW: frozenset({"next_question", "advance", "try_again", "finish"}),
+    Screen.MIC_CHECK: frozenset(
+        {"select_device", "check_microphone", "start_interview", "practice_answer"}
+    ),
+    Screen.INTERVIEW: frozenset(
+        {"next_question", "advance", "try_again", "finish", "repeat_question"}
+    ),
     Screen.DONE: frozenset(),
     Screen.PAUSED: frozenset({"continue_after_pause", "end_after_pause"}),
 }
@@ -126,9 +130,9 @@ PERSON: dict[Screen, list[str]] = {
     Screen.CHOOSE: ["choose open", "choose open", "choose closed", "choose python",
                     "choose python", "choose no-such-role", "walk_away"],
     Screen.MIC_CHECK: ["check_microphone", "start_interview", "start_interview",
-                       "start_interview", "select_device", "walk_away"],
+                       "start_interview", "select_device", "practice_answer", "walk_away"],
     Screen.INTERVIEW: ["advance", "advance", "advance", "next_question", "try_again", "finish",
-                       "finish", "walk_away"],
+                       "finish", "repeat_question", "walk_away"],
     Screen.DONE: ["done_timer"],
     Screen.PAUSED: ["continue proctor", "continue proctor", "end proctor", "end proctor",
                     "continue candidate", "end wrong_password"],
@@ -189,6 +193,37 @@ class SeatMicrophone:
         return list(DEVICES) if self.plugged else []
 
 
+async def _until(condition: Callable[[], bool], timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+class SeatSpeaker:
+    """The seat's speaker, in loop time: a sound lasts a tenth of its length (at most 0.3 s),
+    so questions are read and practice answers heard back within an example's steps."""
+
+    def __init__(self) -> None:
+        self.playing: asyncio.Future[None] | None = None
+        self.sounds = 0
+
+    async def play(self, pcm: bytes, rate: int) -> None:
+        self.stop()
+        self.sounds += 1
+        self.playing = asyncio.ensure_future(asyncio.sleep(min(len(pcm) / 2 / rate / 10, 0.3)))
+        try:
+            await self.playing
+        except asyncio.CancelledError:
+            if not self.playing.cancelled():  # the player itself was cancelled
+                raise
+        finally:
+            self.playing = None
+
+    def stop(self) -> None:
+        if self.playing is not None:
+            self.playing.cancel()
+
+
 class _Capture:
     def __init__(self, mic: SeatMicrophone, inner: object) -> None:
         self._mic = mic
@@ -238,6 +273,7 @@ class FlowMachine(RuleBasedStateMachine):
         self.loop = seat.loop
         self.clock = Clock()
         self.mic = SeatMicrophone()
+        self.speaker = SeatSpeaker()
         self.spool_dir = seat.spool_root / f"seat-{seat.examples}"
         self.loop_errors: list[dict[str, object]] = []
         self.loop.set_exception_handler(lambda _loop, context: self.loop_errors.append(context))
@@ -245,8 +281,9 @@ class FlowMachine(RuleBasedStateMachine):
 
     def _new_flow(self) -> KioskFlow:
         flow = KioskFlow(
-            self.seat.api, self.seat.config, self.spool_dir, self.mic, self.mic.devices, self.clock
-        )
+            self.seat.api, self.seat.config, self.spool_dir, self.mic, self.mic.devices, self.clock,
+            speaker=self.speaker,
+        )  # fmt: skip
         flow.ready_timeout_seconds = READY_TIMEOUT  # type: ignore[attr-defined]
         return flow
 
@@ -321,6 +358,8 @@ class FlowMachine(RuleBasedStateMachine):
             "advance": f.advance,
             "try_again": f.try_again,
             "finish": f.finish,
+            "practice_answer": f.practice_answer,
+            "repeat_question": f.repeat_question,
             "continue_after_pause": lambda: f.continue_after_pause(proctor.email, proctor.password),
             "end_after_pause": lambda: f.end_after_pause(proctor.email, proctor.password),
         }[name]
@@ -474,6 +513,24 @@ class FlowMachine(RuleBasedStateMachine):
             if self.act(name, self.call(name)) is None:
                 after = (f.state.question, f.state.answer.phase if f.state.answer else None)
                 assert after != before, (name, before, after)
+        elif name == "practice_answer":
+            if f.state.mic_result is None:  # offered after the check: a person checks first
+                self.act("check_microphone", lambda: f.check_microphone(CHECK_SECONDS))
+                if self.screen is not Screen.MIC_CHECK:
+                    return
+            before = f.practice.phase if f.practice else None
+            if self.act(name, f.practice_answer) is None:
+                assert f.practice is not None and f.practice.phase != before
+        elif name == "repeat_question":
+            if self.act(name, f.repeat_question) is None:
+                assert f.reader is not None and f.reader.reading
+                # Nothing is recorded while the question is read: its time to think waits.
+                streamer = f.streamer
+                assert streamer is not None
+                captured = streamer.captured_end
+                self.run("listen", lambda: asyncio.sleep(0.05))
+                if f.reader.reading and f.state.screen is Screen.INTERVIEW:
+                    assert streamer.captured_end == captured
         elif name == "finish":
             interview_id = f.streamer.interview_id if f.streamer else ""
             if self.act(name, f.finish) is None:
@@ -527,6 +584,13 @@ class FlowMachine(RuleBasedStateMachine):
 
     def walk_away(self) -> None:
         """No input for ``idle_seconds``; the controller's timer asks the flow."""
+        reader = self.flow.reader
+        if reader is not None and reader.reading:
+            # Listening to the question is being there: the kiosk pauses only after it.
+            self.clock.now += self.flow.idle_seconds + 1
+            self.run("check_idle", self.flow.check_idle)
+            assert self.screen is Screen.INTERVIEW, "paused while the question was read"
+            self.run("listen", lambda: _until(lambda: not reader.reading, 3.0))
         screen = self.screen
         self.clock.now += self.flow.idle_seconds + 1
         self.run("check_idle", self.flow.check_idle)
@@ -662,6 +726,18 @@ class FlowMachine(RuleBasedStateMachine):
             assert self.screen in (Screen.MIC_CHECK, Screen.INTERVIEW), (
                 f"the microphone is on at {self.screen}"
             )
+
+    @invariant()
+    def sound_only_where_it_is_heard(self) -> None:
+        """The speaker reads a question on the interview screen and plays a practice answer
+        back on the check screen; anywhere else it is silent."""
+        practice, reader = self.flow.practice, self.flow.reader
+        if self.speaker.playing is not None and not self.speaker.playing.done():
+            assert self.screen in (Screen.MIC_CHECK, Screen.INTERVIEW), self.screen
+        if self.screen is not Screen.MIC_CHECK:
+            assert practice is None or practice.phase == "ready", practice and practice.phase
+        if reader is not None and reader.reading:
+            assert self.screen is Screen.INTERVIEW, self.screen
 
     @invariant()
     def nothing_fails_unseen(self) -> None:
@@ -800,6 +876,8 @@ def test_the_flow_keeps_its_rules_through_random_actions_and_faults(seat: Seat) 
         f"  actions that succeeded: {dict(seat.succeeded)}\n"
         f"  refusals: {dict(seat.refused)}"
     )
+    # The speaker's actions were really taken, not only refused.
+    assert seat.succeeded["repeat_question"] > 0 and seat.succeeded["practice_answer"] > 0
 
 
 @pytest.mark.qt_window

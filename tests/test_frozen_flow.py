@@ -327,8 +327,9 @@ def test_frozen_kiosk_lock_launch_interview_done_lock_by_keyboard(
             time.sleep(SETTLE)
 
         with step("start the interview"):
-            # The focus went back to Check after the check; Tab reaches "Start the interview".
-            x.key("Tab", "space")
+            # The focus went back to Check after the check; Tab passes "Practice an answer"
+            # (offered once the check is done) and reaches "Start the interview".
+            x.key("Tab", "Tab", "space")
             _until(
                 lambda: backend.get(interview)["status"] == "in_progress", 20, "streaming started"
             )
@@ -348,8 +349,9 @@ def test_frozen_kiosk_lock_launch_interview_done_lock_by_keyboard(
                 time.sleep(0.5)
 
         with step("finish"):
-            # The main button kept the focus; Tab reaches "Finish the interview".
-            x.key("Tab", "space")
+            # The main button kept the focus; Tab passes "Repeat the question" (the next
+            # question is read aloud) and reaches "Finish the interview".
+            x.key("Tab", "Tab", "space")
             detail = _until(
                 lambda: (d := backend.get(interview))["status"] == "completed" and d,
                 30, "the interview completed",

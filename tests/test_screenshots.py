@@ -18,8 +18,8 @@ from backend.app.models.enums import Role
 from support.api import Api
 
 SCREENS = ["1-locked", "2-proctor-sign-in", "3-launch", "4-choose-application",
-           "5-microphone-check", "6-interview", "6b-answering", "6c-keep-or-retry", "7-done",
-           "8-paused", "9-exit-pin"]  # fmt: skip
+           "5-microphone-check", "5b-practice-answer", "6-interview", "6a-question-read-aloud",
+           "6b-answering", "6c-keep-or-retry", "7-done", "8-paused", "9-exit-pin"]  # fmt: skip
 
 
 def _tour(api: Api, display: str, out: Path, a11y_dir: Path | None = None) -> list[str]:
@@ -76,6 +76,8 @@ def test_every_screen_reads_well_to_a_screen_reader(
         for node in controls:
             if not node["name"].strip():
                 problems.append(f"{name}: a {node['role']} with no name")
+            if not node["description"].strip():
+                problems.append(f"{name}: {node['name']!r} does not say what it does")
         names = [n["name"] for n in controls if n["name"]]
         problems += [f"{name}: two controls named {n!r}" for n in set(names) if names.count(n) > 1]
         for node in nodes:
@@ -98,6 +100,19 @@ def test_every_screen_reads_well_to_a_screen_reader(
     assert ("label", "5 questions · 30 s to think · up to 30 s per answer · 2 takes each") in read(
         "5-microphone-check"
     )
+    assert ("push button", "Stop and play it back") in read("5b-practice-answer")
+    assert ("label", "Reading the question aloud") in read("6a-question-read-aloud")
+    assert ("push button", "Repeat the question") in thinking
+
+    # What changes on its own is announced, as it happens, to whoever listens over AT-SPI.
+    heard = [json.loads(line)["text"]
+             for line in (trees / "announcements.jsonl").read_text().splitlines()]  # fmt: skip
+    print("announced:", heard)
+    assert "Question 1 of 5." in heard, heard  # read aloud, so not announced in full too
+    assert "Time to think: 30 seconds. Start answering when you are ready." in heard
+    assert "Answering now: 30 seconds." in heard
+    assert "Answer finished. Keep it, or try again (1 left)." in heard
+    assert "Question 2 of 5." in heard, heard
 
 
 CONTROL_ROLES = {"push button", "toggle button", "check box", "radio button", "entry", "text",

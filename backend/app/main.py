@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.schema_head = head_revision(settings)
     app.state.catalog = catalog
     app.state.streams = StreamRegistry()
-    app.state.speech = find_engine(settings.speech_engine)
+    app.state.speech = find_engine(settings)
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(OperationalError, _database_busy_handler)

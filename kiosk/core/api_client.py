@@ -73,6 +73,8 @@ class PlannedInterview:
     ws_url: str
     # The first question's rules with the proctor's extra time (None: a server without rules).
     rules: Rules | None = None
+    # The posting reads its questions aloud (a server without the setting: yes, if it can).
+    read_aloud: bool = True
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,14 @@ class KioskApi(ApiClient):
         return PlannedInterview(
             str(started["id"]), int(started["planned_question_count"]), started["ws_url"],
             _rules(started.get("first_question") or {}, started.get("accommodation")),
+            bool(started.get("read_questions_aloud", True)),
         )  # fmt: skip
+
+    async def question_speech(self, token: str, interview_id: str, index: int) -> bytes:
+        """Question ``index`` read aloud, as the WAV the server rendered. ``ApiError`` 503:
+        the server has no speech engine."""
+        path = f"/api/v1/interviews/{interview_id}/questions/{index}/speech"
+        return (await self._call("GET", path, token)).content
 
     async def record_preflight(
         self, token: str, interview_id: str, check: dict[str, object]

@@ -37,7 +37,13 @@ def user_config_path() -> Path:
 
 
 _TEXT = (str, "text in quotes")
-_EXPECTED: dict[str, tuple[type, str]] = {
+# TOML reads `2` as a whole number: for a number setting that is as good as 2.0.
+_NUMBER = (int, float)
+# Up to 200%, as WCAG 1.4.4 (resize text) asks; never smaller than the screens were drawn for.
+TEXT_SCALE_MIN, TEXT_SCALE_MAX = 1.0, 2.0
+# The themes kiosk/ui/style.py draws; each but "standard" is a sheet laid over the standard one.
+THEMES = ("standard", "high-contrast")
+_EXPECTED: dict[str, tuple[type | tuple[type, ...], str]] = {
     "kiosk_id": _TEXT,
     "test_center": _TEXT,
     "backend_url": _TEXT,
@@ -46,6 +52,9 @@ _EXPECTED: dict[str, tuple[type, str]] = {
     "audio_device": _TEXT,
     "idle_minutes": (int, "a whole number"),
     "allow_practice": (bool, "true or false"),
+    "text_scale": (_NUMBER, f"a number from {TEXT_SCALE_MIN} to {TEXT_SCALE_MAX}"),
+    "theme": (str, " or ".join(repr(theme) for theme in THEMES)),
+    "read_questions_aloud": (bool, "true or false"),
 }
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
@@ -64,6 +73,11 @@ class KioskConfig:
     audio_device: str | None = None
     idle_minutes: int = 10
     allow_practice: bool = True
+    # Every font on screen multiplied by this, for candidates who need larger text.
+    text_scale: float = 1.0
+    theme: str = "standard"
+    # This seat's say; a job posting can also turn reading aloud off.
+    read_questions_aloud: bool = True
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object], source: str) -> KioskConfig:
@@ -84,6 +98,9 @@ class KioskConfig:
             audio_device=str(values["audio_device"]) if values.get("audio_device") else None,
             idle_minutes=int(str(idle_minutes)),
             allow_practice=bool(values.get("allow_practice", True)),
+            text_scale=float(str(values.get("text_scale", 1.0))),
+            theme=str(values.get("theme", "standard")),
+            read_questions_aloud=bool(values.get("read_questions_aloud", True)),
         )
 
     @classmethod
@@ -125,6 +142,11 @@ def _check(name: str, value: object, source: str) -> None:
         )
     if name == "idle_minutes" and isinstance(value, int) and value < 1:
         raise ConfigError(f"{source}: idle_minutes must be at least 1, not {value}")
+    # Written so that nan (valid TOML) fails too: it compares false with everything.
+    if name == "text_scale" and not TEXT_SCALE_MIN <= float(str(value)) <= TEXT_SCALE_MAX:
+        raise ConfigError(f"{source}: text_scale must be {description}, not {value!r}")
+    if name == "theme" and value not in THEMES:
+        raise ConfigError(f"{source}: theme must be {description}, not {value!r}")
 
 
 def _read(path: Path, required: bool) -> dict[str, object]:
@@ -158,9 +180,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, object]:
             )
         kind, description = _EXPECTED[name]
         value: object = text
-        if kind is int:
+        if kind is int or kind is _NUMBER:
             try:
-                value = int(text.strip())
+                value = int(text.strip()) if kind is int else float(text.strip())
             except ValueError:
                 raise ConfigError(
                     f"{variable}: {name} must be {description}, not {text!r}"

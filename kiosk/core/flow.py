@@ -34,6 +34,7 @@ import structlog
 
 from kiosk import __version__
 from kiosk.audio.devices import InputDevice
+from kiosk.core.announcements import Moment
 from kiosk.core.answer_clock import AnswerClock, Phase, rules_summary
 from kiosk.core.api_client import (
     ApplicationSummary,
@@ -56,6 +57,8 @@ from kiosk.core.errors import (
 )
 from kiosk.core.lockdown import pin_matches
 from kiosk.core.mic_check import MicCheckResult, analyse, block_dbfs
+from kiosk.core.practice import PracticeAnswer
+from kiosk.core.question_reader import QuestionReader, Speaker
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, Question, StreamState
 
@@ -65,6 +68,7 @@ _T = TypeVar("_T")
 # A spoken answer takes about two minutes: what "about M minutes" is based on.
 MINUTES_PER_QUESTION = 2
 MIC_CHECK_SECONDS = 5.0
+SAMPLE_RATE = 16000  # what the microphone captures and the interview records
 # How long starting or resuming waits for the stream's `ready` before giving up.
 READY_TIMEOUT_SECONDS = 15.0
 # The backend's role types (resources/role_mappings.toml) offered for practice.
@@ -170,8 +174,19 @@ class KioskFlow:
         capture_factory: CaptureFactory,
         list_devices: DeviceLister = list,
         clock: Callable[[], float] = time.monotonic,
+        speaker: Speaker | None = None,
     ) -> None:
+        """``speaker``: where questions are read aloud (None: they are not)."""
         self._api = api
+        self._speaker = speaker
+        self.reader: QuestionReader | None = None
+        # The practice answer heard back on the check screen; only with a speaker to hear it.
+        self.practice = (
+            PracticeAnswer(speaker, SAMPLE_RATE, self._changed, self._practice_played)
+            if speaker is not None
+            else None
+        )
+        self._background: set[asyncio.Task[None]] = set()
         self._config = config
         self._spool_dir = spool_dir
         self._capture_factory = capture_factory
@@ -401,7 +416,7 @@ class KioskFlow:
                 self._changed()
                 raise KioskError(ALREADY_COMPLETE)
             self._refresh_devices()
-            await self._start_recording(streamer, task, epoch)
+            await self._start_recording(streamer, task, epoch, session.token)
             self._hand_over(session)
             self._go(Screen.INTERVIEW)
 
@@ -418,6 +433,7 @@ class KioskFlow:
             self._still(epoch)
             self.state.planned = planned
             self.state.mic_result = None
+            self._stop_practice(forget=True)
             self._refresh_devices()
             self._go(Screen.MIC_CHECK)
             self._open_check_capture()
@@ -440,6 +456,7 @@ class KioskFlow:
         self._require_idle()  # not under a running check or a starting interview
         if index == self.state.device:
             return
+        self._stop_practice()
         self.state.device = index
         self.state.mic_result = None
         self._open_check_capture()
@@ -482,6 +499,9 @@ class KioskFlow:
                 self._open_check_capture()  # perhaps plugged in since
                 if self._capture is None:
                     raise AudioDeviceError(NO_MICROPHONE)
+            self._stop_practice()
+            for earlier in self._background:  # an older record must not land after this one
+                earlier.cancel()
             blocks: list[bytes] = []
             self._check_blocks = blocks
             try:
@@ -493,7 +513,9 @@ class KioskFlow:
             result = analyse(blocks)
             # Kept with the interview, so a reviewer can see the seat was checked.
             await self._ask(
-                self._api.record_preflight(session.token, planned.interview_id, result.as_json())
+                self._api.record_preflight(
+                    session.token, planned.interview_id, self._preflight(result)
+                )
             )
             self._still(epoch)
             self.state.mic_result = result
@@ -502,19 +524,67 @@ class KioskFlow:
 
     # --- the interview ---------------------------------------------------------------------------
 
+    def _preflight(self, result: MicCheckResult) -> dict[str, object]:
+        seconds = self.practice.seconds if self.practice is not None else 0.0
+        return {
+            **result.as_json(), "practice_used": seconds > 0,
+            "practice_seconds": round(seconds, 2),
+        }  # fmt: skip
+
+    @property
+    def can_practice(self) -> bool:
+        """The practice answer is offered: a speaker to hear it on, after the check."""
+        return (
+            self.practice is not None
+            and self.state.screen is Screen.MIC_CHECK
+            and self.state.mic_result is not None
+        )
+
+    def practice_answer(self) -> None:
+        """The practice button: answer, stop and hear it back, or stop the playback."""
+        self._require(Screen.MIC_CHECK)
+        self._require_idle()
+        if not self.can_practice or self.practice is None or self._capture is None:
+            raise WrongScreen(NOT_HERE)
+        self.practice.press()
+        self.note_activity()
+
+    def _practice_played(self, seconds: float) -> None:
+        """Kept with the interview: that the candidate practised (what they said is not)."""
+        session, planned, result = self._session, self.state.planned, self.state.mic_result
+        if session is None or planned is None or result is None:
+            return
+        call = self._api.record_preflight(session.token, planned.interview_id,
+                                          self._preflight(result))  # fmt: skip
+        task = asyncio.ensure_future(call)
+        self._background.add(task)
+
+        def done(finished: asyncio.Future[None]) -> None:
+            self._background.discard(task)
+            if not finished.cancelled() and finished.exception() is not None:
+                logger.warning("practice_not_recorded", error=str(finished.exception()))
+
+        task.add_done_callback(done)
+
+    def _stop_practice(self, forget: bool = False) -> None:
+        if self.practice is not None:
+            self.practice.stop()
+            if forget:  # a new interview: its own practice
+                self.practice.seconds = 0.0
+
     async def start_interview(self) -> None:
         with self._action(Screen.MIC_CHECK) as epoch:
+            self._stop_practice()
             session, planned = self._candidate_session(), self._planned()
             if self._capture is None:
                 raise AudioDeviceError(NO_MICROPHONE)
             candidate = session.candidate
-            info = SpoolInfo(
-                planned.interview_id, planned.ws_url, 16000, candidate.email, candidate.full_name
-            )
+            info = SpoolInfo(planned.interview_id, planned.ws_url, SAMPLE_RATE, candidate.email,
+                             candidate.full_name)  # fmt: skip
             spool = await self._open_spool(info)
             try:
                 streamer, task = await self._connect(spool, session.token, epoch)
-                await self._start_recording(streamer, task, epoch)
+                await self._start_recording(streamer, task, epoch, session.token)
             except KioskError:
                 if spool.end == 0:  # nothing was recorded: no interview to offer for resuming
                     await asyncio.to_thread(spool.remove)
@@ -552,7 +622,7 @@ class KioskFlow:
         return streamer, task
 
     async def _start_recording(
-        self, streamer: AudioStreamer, task: asyncio.Task[None], epoch: int
+        self, streamer: AudioStreamer, task: asyncio.Task[None], epoch: int, token: str
     ) -> None:
         """Commit a connected stream: the microphone feeds it from now on. Without a
         microphone the stream is stopped again and the screen stays as it was."""
@@ -566,8 +636,27 @@ class KioskFlow:
         self.streamer = streamer
         self._stream_task = task
         self._started_at = time.monotonic()
+        self.reader = self._question_reader(streamer, token)
         self._ask_question(streamer.question)
         self.note_activity()
+
+    def _question_reader(self, streamer: AudioStreamer, token: str) -> QuestionReader | None:
+        """Questions are read aloud unless this kiosk (kiosk.toml) or the posting says not,
+        or the seat has no speaker. A resumed interview has no plan here: read aloud."""
+        planned = self.state.planned
+        if (
+            self._speaker is None
+            or not self._config.read_questions_aloud
+            or (planned is not None and not planned.read_aloud)
+        ):
+            return None
+        interview_id, api = streamer.interview_id, self._api
+
+        def fetch(index: int) -> Awaitable[bytes]:
+            return api.question_speech(token, interview_id, index)
+
+        count = planned.question_count if planned is not None else None
+        return QuestionReader(fetch, self._speaker, self._changed, count)
 
     async def _stream(self, streamer: AudioStreamer, interview_id: str) -> None:
         try:
@@ -581,6 +670,12 @@ class KioskFlow:
     def _interview_feed(self, streamer: AudioStreamer) -> Callable[[bytes], None]:
         def on_block(block: bytes) -> None:
             clock = self.state.answer
+            if self.reader is not None and self.reader.reading:
+                # The question is being read aloud: its reading is not thinking time, so
+                # nothing is recorded and its clock does not move (with no time to think,
+                # the answer starts when the reading ends, not under it).
+                self._heard(block)
+                return
             if (
                 clock is None
                 or clock.phase is not Phase.SAVING
@@ -604,6 +699,34 @@ class KioskFlow:
             if question is not None and question.rules is not None and self.streamer is not None
             else None
         )
+        if self.reader is not None:
+            if self.can_repeat_question and question is not None:
+                self.reader.read(question.index)  # a question resumed mid-answer is not
+            else:
+                self.reader.stop()
+
+    @property
+    def can_repeat_question(self) -> bool:
+        """ "Repeat the question" is offered: questions are read aloud here, and the
+        candidate has not started answering."""
+        clock = self.state.answer
+        return (
+            self.reader is not None
+            and self.reader.available
+            and self.state.question is not None
+            and (clock is None or clock.phase is Phase.THINKING)
+        )
+
+    async def repeat_question(self) -> None:
+        """Read the question aloud again, from the start. Like the first reading, it does
+        not count against thinking time."""
+        self._require(Screen.INTERVIEW)
+        self._require_idle()
+        question = self.state.question
+        if not self.can_repeat_question or self.reader is None or question is None:
+            raise WrongScreen(NOT_HERE)
+        self.reader.read(question.index)
+        self.note_activity()
 
     def _keep_time(self, streamer: AudioStreamer) -> None:
         """Each captured block moves the clock: a limit it passes ends thinking or the answer
@@ -625,6 +748,22 @@ class KioskFlow:
         clock, streamer = self.state.answer, self.streamer
         return "" if clock is None or streamer is None else clock.headline(streamer.captured_end)
 
+    def moment(self) -> Moment:
+        """The interview screen now, for what a screen reader is told (announcements)."""
+        question, clock, streamer = self.state.question, self.state.answer, self.streamer
+        if self.state.screen is not Screen.INTERVIEW or streamer is None:
+            return Moment()
+        stream = str(streamer.state)
+        if question is None:
+            return Moment(stream=stream)
+        # Read aloud, the question is not also announced: two voices at once help no one.
+        return Moment(
+            question.index, question.total, "" if self.reader is not None else question.text,
+            str(clock.phase) if clock is not None else None,
+            clock.remaining(streamer.captured_end) if clock is not None else None,
+            stream, clock.takes_left if clock is not None else 0,
+        )  # fmt: skip
+
     @property
     def answer_warning(self) -> int | None:
         """30 or 10 while an answer has that many seconds or fewer left."""
@@ -638,6 +777,8 @@ class KioskFlow:
         clock = self.state.answer
         if clock is None or clock.phase not in phases:
             raise WrongScreen(NOT_HERE)
+        if self.reader is not None:
+            self.reader.stop()  # before the offset is taken: the answer starts after it
         return clock, streamer
 
     async def start_answering(self) -> None:
@@ -701,6 +842,8 @@ class KioskFlow:
             return  # a block from a capture already stopped: no meter or activity for it
         level = block_dbfs(block)
         self.state.mic_level_dbfs = level
+        if self.practice is not None and self.state.screen is Screen.MIC_CHECK:
+            self.practice.hear(block)
         if level > VOICE_ACTIVITY_DBFS:
             self.note_activity()
         if self._check_blocks is not None:
@@ -716,6 +859,8 @@ class KioskFlow:
             streamer, task = self._streaming()
             if self.state.questions_complete:
                 return  # the button is gone: only "Finish" is left
+            if self.reader is not None:
+                self.reader.stop()
             following = await _while_streaming(task, streamer.answer_done())
             self._still(epoch)
             self._ask_question(following)
@@ -730,6 +875,7 @@ class KioskFlow:
         """Send everything captured and end the interview; the candidate's session goes."""
         streamer, task = self._streaming()
         self._stop_capture()
+        self._close_reader()
         completed = await _while_streaming(task, streamer.end())
         self._still(epoch)
         self.state.duration_seconds = (
@@ -753,11 +899,17 @@ class KioskFlow:
         screen = self.state.screen
         if screen not in CANDIDATE_SCREENS or self._action_under_way is not None:
             return False
+        if self.reader is not None and self.reader.reading:
+            self.note_activity()  # listening is being there: the idle time starts after it
+            return False
         if self._clock() - self._last_activity < self.idle_seconds:
             return False
         logger.info("session_paused_idle", screen=str(screen))
         # Nothing is captured while paused; the stream stays connected and keeps its place.
         self._stop_capture()
+        self._stop_practice()
+        if self.reader is not None:
+            self.reader.stop()
         self.state.paused_from = screen
         self._go(Screen.PAUSED)
         return True
@@ -809,6 +961,8 @@ class KioskFlow:
         anywhere, at any moment: an action under way finds the screen changed and keeps
         nothing."""
         self._stop_capture()
+        self._close_reader()
+        self._stop_practice(forget=True)
         if self._stream_task is not None and not self._stream_task.done():
             # Left mid-interview (a paused session ended unfinished): the spool stays on
             # disk for a resume; only the connection goes.
@@ -821,6 +975,11 @@ class KioskFlow:
         self._action_under_way = None
         self.state = FlowState()
         self._go(Screen.LOCKED)
+
+    def _close_reader(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
 
 
 async def _stopped(task: asyncio.Task[None]) -> None:

@@ -8,6 +8,7 @@ The microphone is a generated signal (a tone with pauses) so the meters have som
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import struct
@@ -57,6 +58,24 @@ class ToneCapture:
             self._task.cancel()
 
 
+class SilentSpeaker:
+    """The tour's seat has no sound server: a sound takes its time and is heard by nobody.
+    (The real speaker is tested on the virtual one, tests/test_kiosk_read_aloud.py.)"""
+
+    def __init__(self) -> None:
+        self._playing: asyncio.Future[None] | None = None
+
+    async def play(self, pcm: bytes, rate: int) -> None:
+        self.stop()
+        self._playing = asyncio.ensure_future(asyncio.sleep(len(pcm) / 2 / rate))
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._playing
+
+    def stop(self) -> None:
+        if self._playing is not None:
+            self._playing.cancel()
+
+
 APP_NAME = "interview-kiosk-tour"
 # Set by tests/test_screenshots.py under a private D-Bus session with Qt's AT-SPI bridge on:
 # each screen's accessibility tree is written beside its picture, as a screen reader reads it.
@@ -76,6 +95,29 @@ async def read_aloud(path: Path) -> None:
         raise RuntimeError(f"reading {path.stem} over AT-SPI failed: {err.decode()[-500:]}")
 
 
+async def listen_for_announcements(
+    path: Path,
+) -> tuple[asyncio.subprocess.Process, asyncio.Future[None]]:
+    """What the kiosk announces to a screen reader, heard over AT-SPI into ``path``."""
+    sink = path.open("wb")
+    listener = await asyncio.create_subprocess_exec(
+        "/usr/bin/python3", str(Path(__file__).with_name("atspi_listen.py")),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert listener.stdout is not None
+    ready = await asyncio.wait_for(listener.stdout.readline(), 15)
+    assert ready.strip() == b"ready", ready
+
+    async def copy() -> None:
+        assert listener.stdout is not None
+        async for line in listener.stdout:
+            sink.write(line)
+            sink.flush()
+        sink.close()
+
+    return listener, asyncio.ensure_future(copy())
+
+
 async def tour(window: MainWindow, args: list[str]) -> None:
     backend_url, proctor_email, proctor_password, candidate_email, out = args
     out_dir = Path(out)
@@ -91,6 +133,7 @@ async def tour(window: MainWindow, args: list[str]) -> None:
                 InputDevice(0, "Built-in Audio Analog Stereo", 2, 48000.0, False),
                 InputDevice(1, "USB Headset Mono", 1, 16000.0, True),
             ],
+            speaker=SilentSpeaker(),
         )
         FlowController(window, flow, ["python", "sales", "product"], done_seconds=60)
 
@@ -101,6 +144,9 @@ async def tour(window: MainWindow, args: list[str]) -> None:
                 await read_aloud(Path(a11y_dir) / f"{name}.jsonl")
             print(name, flush=True)
 
+        listener = None
+        if a11y_dir:
+            listener = await listen_for_announcements(Path(a11y_dir) / "announcements.jsonl")
         await shot("1-locked")
         flow.open_sign_in()
         window.sign_in.email_edit.setText(proctor_email)
@@ -113,8 +159,20 @@ async def tour(window: MainWindow, args: list[str]) -> None:
         await flow.choose(application_id=flow.state.applications[0].id)
         await flow.check_microphone(seconds=2.5)
         await shot("5-microphone-check")
+        assert flow.practice is not None
+        flow.practice_answer()  # the practice answer: speaking...
+        await asyncio.sleep(1.5)
+        await shot("5b-practice-answer")
+        flow.practice_answer()  # ...and hearing it back
+        while flow.practice.phase != "ready":
+            await asyncio.sleep(0.05)
         await flow.start_interview()
-        await asyncio.sleep(2)
+        await asyncio.sleep(0.3)
+        assert flow.reader is not None and flow.reader.reading
+        await shot("6a-question-read-aloud")
+        while flow.reader.reading:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(1.5)
         await shot("6-interview")  # thinking
         await flow.start_answering()
         await asyncio.sleep(1.5)
@@ -126,6 +184,8 @@ async def tour(window: MainWindow, args: list[str]) -> None:
             if flow.state.question is not None and flow.state.question.index == 1:
                 break
             await asyncio.sleep(0.1)
+        while flow.reader.reading:  # listening to a question is not being away
+            await asyncio.sleep(0.05)
         flow.idle_seconds = 0.0  # as if the candidate walked away
         assert flow.check_idle()
         window.paused.email_edit.setText(proctor_email)
@@ -140,6 +200,12 @@ async def tour(window: MainWindow, args: list[str]) -> None:
         flow.lock()
         flow.open_exit_pin()
         await shot("9-exit-pin")
+        if listener is not None:
+            await asyncio.sleep(0.5)  # the last announcements on their way
+            process, copying = listener
+            process.terminate()
+            await process.wait()
+            await copying
 
 
 def main() -> int:

@@ -10,8 +10,15 @@ from backend.app.core.config import Settings
 
 
 def settings_for(request: pytest.FixtureRequest, data_dir: Path) -> Settings:
-    """Settings over a fresh SQLite file, or a fresh PostgreSQL database with --backend-db."""
+    """Settings over a fresh SQLite file, or a fresh PostgreSQL database with --backend-db.
+
+    Questions are read by espeak-ng: 0.1 s a question where Piper takes about 1 s and a
+    220 MB process. Piper's own tests (tests/api/test_question_speech.py) ask for it.
+    """
     if request.config.getoption("--backend-db") == "postgres":
         cluster = request.getfixturevalue("postgres_cluster")
-        return Settings(data_dir=data_dir, database_url=cluster.url(cluster.create_database()))
-    return Settings(data_dir=data_dir)
+        return Settings(
+            data_dir=data_dir, database_url=cluster.url(cluster.create_database()),
+            speech_engine="espeak-ng",
+        )  # fmt: skip
+    return Settings(data_dir=data_dir, speech_engine="espeak-ng")

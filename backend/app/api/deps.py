@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend.app.core.config import Settings
 from backend.app.services.auth import Principal, authenticate
 from backend.app.services.catalog import Catalog
-from backend.app.services.question_speech import EspeakNg
+from backend.app.services.question_speech import SpeechEngine
 
 # auto_error=False: a missing token is our 401 with our message, not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="A sign-in or proctor-launched session token")
@@ -42,13 +42,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_speech(request: Request) -> EspeakNg | None:
-    speech: EspeakNg | None = request.app.state.speech
+def get_speech(request: Request) -> SpeechEngine | None:
+    speech: SpeechEngine | None = request.app.state.speech
     return speech
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SpeechDep = Annotated[EspeakNg | None, Depends(get_speech)]
+SpeechDep = Annotated[SpeechEngine | None, Depends(get_speech)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]

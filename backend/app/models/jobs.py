@@ -7,7 +7,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from backend.app.models.base import Base, UtcDateTime, utcnow
@@ -48,6 +58,9 @@ class JobPosting(Base):
     question_rules: Mapped[list[dict[str, object]]] = mapped_column(
         JSON, default=list, server_default="[]"
     )
+    # Issue 15: the kiosk reads each question aloud as well as showing it, unless the posting
+    # turns that off; postings made before the setting read aloud too (the server default).
+    read_questions_aloud: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @validates("tech_stack")

@@ -103,6 +103,14 @@ class PreflightRequest(RequestModel):
     fit: bool
     verdict: str = Field(max_length=300)
     device: str | None = Field(default=None, max_length=200)
+    practice_used: bool = Field(
+        default=False,
+        description="The candidate answered the practice question and heard it played back "
+        "(that answer is never recorded or sent)",
+    )
+    practice_seconds: float = Field(
+        default=0, ge=0, le=60, description="How long the practice answer ran"
+    )
 
 
 class InterviewDetail(InterviewRead):
@@ -151,6 +159,7 @@ class InterviewStartResponse(InterviewRead):
                         "answer_takes": [],
                     },
                     "ws_url": "ws://127.0.0.1:8000/ws/interviews/0b7c4c3e-2f0a-4d3b-9a57-6f1f1b0c9e11",
+                    "read_questions_aloud": True,
                 }
             ]
         }
@@ -158,6 +167,12 @@ class InterviewStartResponse(InterviewRead):
 
     first_question: QuestionRead
     ws_url: str = Field(description="Where the kiosk streams the interview's audio (protocol v1)")
+    # The posting's setting as the interview is planned; it is not stored with the interview,
+    # so only this answer carries it (a resumed interview is read back without it).
+    read_questions_aloud: bool = Field(
+        description="Whether the kiosk reads each question aloud as well as showing it: the "
+        "posting's setting when the interview was planned; true for a practice interview"
+    )
 
 
 class PlanningStatusResponse(ResponseModel):

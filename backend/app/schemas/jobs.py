@@ -57,6 +57,12 @@ TAKES_DOC = "Takes per question; the candidate keeps one, and reviewers get that
 # Object examples lose their nulls in FastAPI's document, so null is shown here.
 THINK_EXAMPLES = [30, 0, None]
 
+# Strict: in lax mode "yes", "on", "true" and 1 would all be read as true.
+ReadAloud = Annotated[bool, Strict()]
+READ_ALOUD_DOC = (
+    "Whether the kiosk reads each question aloud as well as showing it; false shows the text only"
+)
+
 
 class QuestionRuleOverride(RequestModel):
     """One planned question's rules where they differ from the posting's. Only the keys sent
@@ -154,6 +160,7 @@ class JobPostingCreate(RequestModel):
                     "answer_seconds": 60,
                     "takes": 2,
                     "question_rules": [{"index": 0, "think_seconds": 0, "takes": 3}],
+                    "read_questions_aloud": False,
                 },
             ]
         }
@@ -175,6 +182,9 @@ class JobPostingCreate(RequestModel):
     )
     takes: Takes = Field(default=DEFAULT_TAKES, description=TAKES_DOC, examples=[1, 2])
     question_rules: QuestionRuleOverrides = Field(default_factory=list)
+    read_questions_aloud: ReadAloud = Field(
+        default=True, description=READ_ALOUD_DOC, examples=[True, False]
+    )
 
 
 class JobPostingUpdate(RequestModel):
@@ -189,6 +199,7 @@ class JobPostingUpdate(RequestModel):
                 {"status": "closed"},
                 {"answer_seconds": 120, "takes": 2},
                 {"question_rules": [{"index": 2, "answer_seconds": 300}]},
+                {"read_questions_aloud": False},
             ]
         }
     )
@@ -214,6 +225,9 @@ class JobPostingUpdate(RequestModel):
         default=None,
         description="Replaces every override ([] removes them); each names only what it changes",
     )
+    read_questions_aloud: ReadAloud | None = Field(
+        default=None, description=f"{READ_ALOUD_DOC}; omitted is unchanged", examples=[False]
+    )
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> JobPostingUpdate:
@@ -229,7 +243,7 @@ class JobPostingUpdate(RequestModel):
 _NOT_NULLABLE = frozenset(
     {
         "title", "company", "description", "required_skills", "status",
-        "answer_seconds", "takes", "question_rules",
+        "answer_seconds", "takes", "question_rules", "read_questions_aloud",
     }
 )  # fmt: skip
 
@@ -252,6 +266,7 @@ class JobPostingRead(ResponseModel):
                     "answer_seconds": 180,
                     "takes": 2,
                     "question_rules": [{"index": 0, "think_seconds": 0, "takes": 3}],
+                    "read_questions_aloud": True,
                     "created_at": "2025-01-06T09:30:00Z",
                 }
             ]
@@ -273,6 +288,7 @@ class JobPostingRead(ResponseModel):
     question_rules: list[QuestionRuleSettings] = Field(
         description="Overrides by planned question index, each with only the keys it changes"
     )
+    read_questions_aloud: bool = Field(description=READ_ALOUD_DOC)
     created_at: datetime
 
 

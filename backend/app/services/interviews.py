@@ -71,6 +71,8 @@ class InterviewSubject:
     # The posting's rules, and its overrides by question index (defaults for practice).
     rules: QuestionRules = DEFAULT_RULES
     rule_overrides: tuple[dict[str, object], ...] = ()
+    # Whether the kiosk reads the questions aloud (issue 15); practice interviews do.
+    read_questions_aloud: bool = True
 
 
 def job_context(posting: JobPosting) -> JobContext:
@@ -112,8 +114,9 @@ async def resolve_subject(
         role_type = catalog.roles.for_posting(posting.tech_stack, posting.role_category)
         rules = QuestionRules(posting.think_seconds, posting.answer_seconds, posting.takes)
         return InterviewSubject(
-            role_type, application, job_context(posting), rules, tuple(posting.question_rules)
-        )
+            role_type, application, job_context(posting), rules, tuple(posting.question_rules),
+            read_questions_aloud=posting.read_questions_aloud,
+        )  # fmt: skip
     if request.role_type is not None:
         return InterviewSubject(catalog.roles.resolve(request.role_type))
     raise BadRequest(messages.NEED_APPLICATION_OR_ROLE)
@@ -214,8 +217,9 @@ async def plan_interview(
     catalog: Catalog,
     settings: Settings,
     request: InterviewStartRequest,
-) -> Interview:
-    """Create an interview with its planned questions for the calling candidate.
+) -> tuple[Interview, InterviewSubject]:
+    """Create an interview with its planned questions for the calling candidate; answer with
+    it and what it was planned for.
 
     With ``application_id`` (which wins over ``role_type``) the interview is linked to the
     application and its job posting, and the role comes from the posting.
@@ -238,7 +242,7 @@ async def plan_interview(
         planned_questions=len(interview.questions),
         job_linked=subject.application is not None,
     )
-    return interview
+    return interview, subject
 
 
 async def start(
@@ -249,12 +253,14 @@ async def start(
     request: InterviewStartRequest,
     ws_base_url: str,
 ) -> InterviewStartResponse:
-    """Plan an interview; answer with it, its first question and where to stream its audio."""
-    interview = await plan_interview(session, principal, catalog, settings, request)
+    """Plan an interview; answer with it, its first question, whether to read the questions
+    aloud and where to stream its audio."""
+    interview, subject = await plan_interview(session, principal, catalog, settings, request)
     return InterviewStartResponse(
         **_interview_fields(interview),
         first_question=question_read(interview.questions[0], len(interview.questions)),
         ws_url=ws_url(ws_base_url, interview.id),
+        read_questions_aloud=subject.read_questions_aloud,
     )
 
 
@@ -267,7 +273,7 @@ async def plan(
     ws_base_url: str,
 ) -> PlanningStatusResponse:
     """Plan an interview; answer with its status and where to stream its audio."""
-    interview = await plan_interview(session, principal, catalog, settings, request)
+    interview, _subject = await plan_interview(session, principal, catalog, settings, request)
     return planning_status(interview, ws_base_url)
 
 

@@ -16,11 +16,13 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from qasync import asyncSlot
 
+from kiosk.core.announcements import Announcer
 from kiosk.core.answer_clock import Phase
 from kiosk.core.api_client import CandidateSummary
 from kiosk.core.errors import KioskError
 from kiosk.core.flow import EXTRA_TIME_CHOICES, KioskFlow, Screen
 from kiosk.core.streamer import StreamState
+from kiosk.ui.announce import announce
 from kiosk.ui.views.main_window import MainWindow
 from kiosk.ui.views.screens import ScreenView
 
@@ -50,6 +52,7 @@ class FlowController(QObject):
         super().__init__(window)
         self._window = window
         self._flow = flow
+        self._announcer = Announcer()
         self._done_seconds = done_seconds
         self._on_exit = on_exit
         self._answer_started = time.monotonic()
@@ -77,8 +80,10 @@ class FlowController(QObject):
         w.choose.practice_button.clicked.connect(self._on_practice)
         w.mic_check.check_button.clicked.connect(self._on_check)
         w.mic_check.start_button.clicked.connect(self._on_start)
+        w.mic_check.practice_answer_button.clicked.connect(self._on_practice_answer)
         w.interview.next_button.clicked.connect(self._on_next)
         w.interview.retry_button.clicked.connect(self._on_retry)
+        w.interview.repeat_button.clicked.connect(self._on_repeat)
         w.interview.finish_button.clicked.connect(self._on_finish)
         w.launch.resume_button.clicked.connect(self._on_resume)
         w.mic_check.device_combo.currentIndexChanged.connect(self._on_device)
@@ -287,6 +292,11 @@ class FlowController(QObject):
             # the keyboard stays on the answer's own button ("Finish this answer").
             view.next_button.setFocus()
 
+    @asyncSlot()
+    async def _on_repeat(self) -> None:
+        view = self._window.interview
+        await self._run(view, [view.repeat_button], self._flow.repeat_question)
+
     def _redraw_interview(self) -> None:
         # The clock's phase may have moved while the action ran: its buttons and labels.
         if self._flow.state.screen is Screen.INTERVIEW and self._flow.state.question is not None:
@@ -326,6 +336,7 @@ class FlowController(QObject):
                 w.mic_check.verdict_label.setText(state.mic_result.verdict)
             elif state.mic_error is not None:
                 w.mic_check.verdict_label.setText(state.mic_error)
+            self._draw_practice()
         elif screen is Screen.INTERVIEW:
             w.interview.level_meter.setValue(meter_percent(state.mic_level_dbfs))
             question = state.question
@@ -342,6 +353,7 @@ class FlowController(QObject):
                 )
                 w.interview.next_button.setVisible(False)
                 w.interview.retry_button.setVisible(False)
+                self._show_repeat(False)
                 w.interview.show_clock("", None)
 
     def _entered(self, screen: Screen) -> None:
@@ -396,8 +408,18 @@ class FlowController(QObject):
         self._shown_candidates = candidates
         self._window.launch.show_candidates([f"{c.full_name} · {c.email}" for c in candidates])
 
+    def _announce(self) -> None:
+        """Tell a screen reader what changed on the interview screen (the question, the
+        phase, time passing, the connection)."""
+        if self._flow.state.screen is not Screen.INTERVIEW:
+            self._announcer.reset()
+            return
+        for said in self._announcer.changes(self._flow.moment()):
+            announce(self._window.interview, said)
+
     def _tick(self) -> None:
         self._flow.check_idle()
+        self._announce()
         w, state = self._window, self._flow.state
         if state.screen is Screen.LOCKED:
             w.locked.clock_label.setText(datetime.now().strftime("%H:%M"))
@@ -417,11 +439,38 @@ class FlowController(QObject):
         # where the candidate's next Space would end the interview. Pressed meanwhile, it says
         # "Please wait" (the flow's Busy).
         deciding = clock is not None and clock.phase is Phase.DECIDING
+        self._show_repeat(flow.can_repeat_question)
+        reading = flow.reader is not None and flow.reader.reading
+        view.recording_label.setText("Reading the question aloud" if reading else "● Recording")
         view.retry_button.setVisible(deciding)
         if deciding and clock is not None:
             view.retry_button.setText(f"Try again ({clock.takes_left} left)")
         if clock is not None:
             view.show_clock(flow.answer_headline, flow.answer_warning)
+
+    def _draw_practice(self) -> None:
+        practice, view = self._flow.practice, self._window.mic_check
+        shown = self._flow.can_practice and practice is not None
+        if not shown and view.practice_answer_button.hasFocus():
+            view.start_button.setFocus()  # never left on a hidden button
+        phase = practice.phase if practice is not None else "ready"
+        view.show_practice(shown, str(phase), practice is not None and practice.seconds > 0)
+
+    def _on_practice_answer(self) -> None:
+        view = self._window.mic_check
+        view.show_message("")
+        try:
+            self._flow.practice_answer()
+        except KioskError as exc:
+            view.show_message(str(exc))
+
+    def _show_repeat(self, shown: bool) -> None:
+        view = self._window.interview
+        if not shown and view.repeat_button.hasFocus():
+            # Hidden under the keyboard (thinking ran out), Qt would move the focus on to
+            # "Finish the interview": it goes to the answer's own button instead.
+            view.next_button.setFocus()
+        view.repeat_button.setVisible(shown)
 
     def _connection_text(self) -> str:
         streamer = self._flow.streamer

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.core.practice import PRACTICE_QUESTION
 from kiosk.ui.icons import icon
 
 logger = structlog.get_logger(__name__)
@@ -62,9 +63,20 @@ def _meter(name: str) -> QProgressBar:
     meter = QProgressBar()
     meter.setObjectName(name)
     meter.setAccessibleName("Microphone level")
+    meter.setAccessibleDescription("How loud the microphone hears you now")
     meter.setRange(0, 100)
     meter.setTextVisible(False)
     return meter
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        row.addWidget(widget)
+    holder = QWidget()
+    holder.setLayout(row)
+    return holder
 
 
 class ScreenView(QWidget):
@@ -93,7 +105,11 @@ class LockedView(ScreenView):
         self.backend_label = _label(points=11, name="backend_label")
         self.status_label = _label(points=11, name="status_label")
         self.sign_in_button = _button("Proctor sign-in", "sign_in_button", "lock", PRIMARY_TEXT)
+        self.sign_in_button.setAccessibleDescription(
+            "A proctor signs in here to start a candidate's session"
+        )
         self.exit_button = _button("Exit", "exit_button")
+        self.exit_button.setAccessibleDescription("Leave kiosk mode; asks for the exit PIN")
         self.exit_button.setMaximumWidth(120)
         self._column.addStretch(1)
         self._add(self.title_label, self.place_label, self.clock_label, self.sign_in_button,
@@ -120,13 +136,17 @@ class SignInView(ScreenView):
         self.email_edit = QLineEdit()
         self.email_edit.setPlaceholderText("Email")
         self.email_edit.setAccessibleName("Proctor email")
+        self.email_edit.setAccessibleDescription("The signing-in proctor's email")
         self.password_edit = QLineEdit()
         self.password_edit.setPlaceholderText("Password")
         self.password_edit.setAccessibleName("Proctor password")
+        self.password_edit.setAccessibleDescription("The signing-in proctor's password")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.sign_in_button = _button("Sign in", "submit_sign_in_button")
+        self.sign_in_button.setAccessibleDescription("Sign in with the email and password above")
         self.sign_in_button.setDefault(True)
         self.cancel_button = _button("Cancel", "cancel_sign_in_button")
+        self.cancel_button.setAccessibleDescription("Back to the locked screen")
         self._column.addStretch(1)
         self._add(self.heading, self.email_edit, self.password_edit, self.sign_in_button,
                   self.cancel_button, self.message_label)  # fmt: skip
@@ -144,17 +164,32 @@ class LaunchView(ScreenView):
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText("Search candidates by name or email")
         self.search_edit.setAccessibleName("Candidate search")
+        self.search_edit.setAccessibleDescription(
+            "Type part of a candidate's name or email to narrow the list"
+        )
         self.candidate_list = QListWidget()
         self.candidate_list.setAccessibleName("Candidates")
+        self.candidate_list.setAccessibleDescription(
+            "The candidate whose session to launch at this seat"
+        )
         # An accommodation the proctor grants: it stretches every think and answer limit.
         self.extra_time_combo = QComboBox()
         self.extra_time_combo.setAccessibleName("Extra time")
+        self.extra_time_combo.setAccessibleDescription(
+            "Extra time granted to this candidate: it stretches every time limit"
+        )
         self.launch_button = _button("Launch session", "launch_button", "user", PRIMARY_TEXT)
+        self.launch_button.setAccessibleDescription("Hand the seat to the chosen candidate")
         # Shown only when a crash left an interview unfinished on this kiosk.
         self.resume_button = _button("", "resume_button")
+        self.resume_button.setAccessibleDescription(
+            "Continue the interview that was interrupted at this seat"
+        )
         self.resume_button.setVisible(False)
         self.lock_button = _button("Lock the kiosk", "lock_button", "lock")
+        self.lock_button.setAccessibleDescription("Sign out and lock the kiosk")
         self.exit_kiosk_button = _button("Exit kiosk mode", "exit_kiosk_button")
+        self.exit_kiosk_button.setAccessibleDescription("Close the kiosk program (proctors only)")
         self._add(self.heading, self.resume_button, self.search_edit, self.candidate_list,
                   self.extra_time_combo, self.launch_button, self.lock_button,
                   self.exit_kiosk_button, self.message_label)  # fmt: skip
@@ -176,10 +211,18 @@ class ChooseView(ScreenView):
         self.prompt_label = _label("Choose the job you are interviewing for.", 14)
         self.application_list = QListWidget()
         self.application_list.setAccessibleName("Your applications")
+        self.application_list.setAccessibleDescription("The job you are interviewing for today")
         self.choose_button = _button("Start with this application", "choose_button")
+        self.choose_button.setAccessibleDescription(
+            "Go on to the microphone check for the chosen job"
+        )
         self.practice_roles = QComboBox()
         self.practice_roles.setAccessibleName("Practice role")
+        self.practice_roles.setAccessibleDescription("The kind of role for a practice interview")
         self.practice_button = _button("Practice interview", "practice_button")
+        self.practice_button.setAccessibleDescription(
+            "A practice interview for the chosen role; it is not sent to any employer"
+        )
         practice = QHBoxLayout()
         practice.addWidget(self.practice_roles, 1)
         practice.addWidget(self.practice_button)
@@ -204,17 +247,50 @@ class MicCheckView(ScreenView):
         self.device_combo = QComboBox()
         self.device_combo.setObjectName("device_combo")
         self.device_combo.setAccessibleName("Microphone")
+        self.device_combo.setAccessibleDescription("Which microphone to use")
         self.level_meter = _meter("check_level_meter")
         self.check_button = _button("Check my microphone (5 seconds)", "check_button", "microphone")
+        self.check_button.setAccessibleDescription(
+            "Listens for 5 seconds while you read the sentence aloud, then says if you are heard"
+        )
         self.verdict_label = _label(points=16, name="verdict_label")
+        # After the check: answer a practice question and hear it back (never recorded).
+        self.practice_label = _label(points=14, name="practice_label")
+        self.practice_answer_button = _button("", "practice_answer_button", "speaker")
+        self.practice_answer_button.setAccessibleDescription(
+            "Answer a practice question and hear it played back; nothing of it is kept"
+        )
+        self.show_practice(False, "ready", False)
         self.start_button = _button(
             "Start the interview", "start_button", "arrow-right", PRIMARY_TEXT
         )
+        self.start_button.setAccessibleDescription("Begin the interview's first question")
+        # Narrow margins and the last two buttons side by side: at text_scale 1.5 on a
+        # 1366x768 screen everything still shows, practice answer included.
+        self._column.setContentsMargins(120, 30, 120, 30)
         self._column.addStretch(1)
         self._add(self.summary_label, self.instructions, self.device_combo, self.level_meter,
-                  self.check_button, self.verdict_label, self.start_button,
+                  self.check_button, self.verdict_label, self.practice_label,
+                  _row(self.practice_answer_button, self.start_button),
                   self.message_label)  # fmt: skip
         self._column.addStretch(1)
+
+    def show_practice(self, shown: bool, phase: str, practised: bool) -> None:
+        """``phase``: ready, recording or playing (kiosk.core.practice.PracticePhase)."""
+        texts = {
+            "ready": ("Practice an answer (up to 10 s)", f"Want to hear how you sound? Practice "
+                      f"question: “{PRACTICE_QUESTION}” Nothing you say is kept."),
+            "recording": ("Stop and play it back", f"Answer now: “{PRACTICE_QUESTION}”"),
+            "playing": ("Stop playing", "This is how you sound to the reviewers."),
+        }  # fmt: skip
+        button, label = texts[phase]
+        if phase == "ready" and practised:
+            button, label = "Practice again", "Your practice answer was not kept. Start when ready."
+        if self.practice_answer_button.text() != button:
+            self.practice_answer_button.setText(button)
+        self.practice_label.setText(label)
+        self.practice_label.setVisible(shown)
+        self.practice_answer_button.setVisible(shown)
 
     def show_devices(self, names: list[str], current: int) -> None:
         """Fill the picker without announcing a change (the choice is the user's to make)."""
@@ -239,21 +315,34 @@ class InterviewView(ScreenView):
         # The main step: "Start answering", "Finish this answer", "Keep this answer" (or
         # "Next question" when the server sets no rules).
         self.next_button = _button("Next question", "next_button", "arrow-right", PRIMARY_TEXT)
+        self.next_button.setAccessibleDescription(
+            "The next step of this question: start answering, finish the answer, or keep it"
+        )
         self.next_button.setDefault(True)
+        # Shown while the question may be heard again (read aloud, before answering).
+        self.repeat_button = _button("Repeat the question", "repeat_button", "speaker")
+        self.repeat_button.setAccessibleDescription(
+            "Read the question aloud again; the time to think waits while it is read"
+        )
+        self.repeat_button.setVisible(False)
         self.retry_button = _button("Try again", "retry_button", "arrow-right")
+        self.retry_button.setAccessibleDescription(
+            "Answer this question again; the answer you keep is the one reviewers hear"
+        )
         self.retry_button.setVisible(False)
         self.finish_button = _button("Finish the interview", "finish_button", "check")
-        status = QHBoxLayout()
-        status.addWidget(self.recording_label)
-        status.addWidget(self.connection_label)
-        status_row = QWidget()
-        status_row.setLayout(status)
-        self._add(self.progress_label)
+        self.finish_button.setAccessibleDescription("End the interview now and save every answer")
+        # The question gets the room: where it stands in one row at the top, the buttons in
+        # one row below (in reading order, which is also the keyboard's), narrow margins.
+        # At text_scale 1.5 on a 1366x768 screen the longest question still fits.
+        self._column.setContentsMargins(120, 30, 120, 30)
+        self._add(_row(self.progress_label, self.recording_label, self.connection_label))
         self._column.addStretch(1)
         self._add(self.question_label)
         self._column.addStretch(1)
-        self._add(self.timer_label, self.warning_label, self.level_meter, self.next_button,
-                  self.retry_button, self.finish_button, status_row,
+        self._add(self.timer_label, self.warning_label, self.level_meter,
+                  _row(self.next_button, self.repeat_button, self.retry_button,
+                       self.finish_button),
                   self.message_label)  # fmt: skip
 
     def show_clock(self, headline: str, warning: int | None) -> None:
@@ -283,10 +372,13 @@ class ExitPinView(ScreenView):
         self.pin_edit = QLineEdit()
         self.pin_edit.setPlaceholderText("Exit PIN")
         self.pin_edit.setAccessibleName("Exit PIN")
+        self.pin_edit.setAccessibleDescription("The PIN that lets IT staff leave kiosk mode")
         self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.exit_button = _button("Exit", "confirm_exit_button")
+        self.exit_button.setAccessibleDescription("Leave kiosk mode with the PIN above")
         self.exit_button.setDefault(True)
         self.cancel_button = _button("Cancel", "cancel_exit_button")
+        self.cancel_button.setAccessibleDescription("Back to the locked screen")
         self._column.addStretch(1)
         self._add(self.heading, self.pin_edit, self.exit_button, self.cancel_button,
                   self.message_label)  # fmt: skip
@@ -305,13 +397,21 @@ class PausedView(ScreenView):
         self.email_edit = QLineEdit()
         self.email_edit.setPlaceholderText("Proctor email")
         self.email_edit.setAccessibleName("Proctor email")
+        self.email_edit.setAccessibleDescription("The signing-in proctor's email")
         self.password_edit = QLineEdit()
         self.password_edit.setPlaceholderText("Proctor password")
         self.password_edit.setAccessibleName("Proctor password")
+        self.password_edit.setAccessibleDescription("The signing-in proctor's password")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.continue_button = _button("Continue the session", "continue_button", "pause")
+        self.continue_button.setAccessibleDescription(
+            "A proctor signs in above to continue where the candidate was"
+        )
         self.continue_button.setDefault(True)
         self.end_button = _button("End the session", "end_session_button")
+        self.end_button.setAccessibleDescription(
+            "A proctor signs in above to end the session; what was recorded is kept"
+        )
         self._column.addStretch(1)
         self._add(self.heading, self.explanation, self.email_edit, self.password_edit,
                   self.continue_button, self.end_button, self.message_label)  # fmt: skip

@@ -201,6 +201,7 @@ async def answer(
         200: {"content": _WAV, "description": "The question read aloud, as a WAV file"},
         **refusals(401, 403),
         404: {**refusals(404)[404], "description": "No such interview or question"},
+        502: {"model": ErrorResponse, "description": "The speech engine failed on this question"},
         503: {"model": ErrorResponse, "description": "Questions are text only on this server"},
     },
 )
