@@ -11,6 +11,7 @@ import asyncio
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +21,9 @@ from support.api import Actor, Api
 from support.packaging import package  # noqa: F401  (the session's one build of the installer)
 from support.settings import settings_for
 from support.vmic import VirtualMic
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
 _QT_APP: list[object] = []  # a QApplication made here must outlive every loop bound to it
 
@@ -183,3 +187,16 @@ def xvfb_display() -> Iterator[str]:
 
     with running_xvfb() as display:
         yield display
+
+
+@pytest.fixture
+def app(qapp: QApplication) -> Iterator[QApplication]:
+    """The test's QApplication, whose style (text scale, theme) the test may set: Qt's own
+    look comes back afterwards, as later tests in this process expect."""
+    from kiosk.ui.style import apply_style
+
+    try:
+        yield qapp
+    finally:
+        apply_style(qapp)
+        qapp.setStyleSheet("")

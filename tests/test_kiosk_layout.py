@@ -3,8 +3,6 @@ smaller one also with text at 1.5 times its size (kiosk.toml's text_scale), in e
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import (
@@ -47,16 +45,6 @@ def _ink_height(widget: QPushButton | QLineEdit) -> int:
     """How tall the widget's text (or a field's placeholder) is drawn."""
     text = widget.text() or (widget.placeholderText() if isinstance(widget, QLineEdit) else "")
     return widget.fontMetrics().tightBoundingRect(text).height()
-
-
-@pytest.fixture
-def app(qapp: QApplication) -> Iterator[QApplication]:
-    try:
-        yield qapp
-    finally:
-        # Later tests in this process expect Qt's own look at its own size.
-        apply_style(qapp)
-        qapp.setStyleSheet("")
 
 
 @pytest.mark.parametrize(

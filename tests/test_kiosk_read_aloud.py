@@ -80,6 +80,20 @@ async def _reading_done(flow: KioskFlow) -> None:
     await until(lambda: flow.reader is not None and not flow.reader.reading, timeout=20)
 
 
+async def _launch_check_and_start(
+    window: MainWindow, flow: KioskFlow, people: dict[str, Actor], mic: VirtualMic, check: Path
+) -> None:
+    """The proctor launches the candidate, who checks the microphone (reading ``check``
+    into it) and starts the interview, all at the window."""
+    await launch_at_the_window(window, flow, people)
+    click(window.mic_check.check_button)
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(mic.feed(check).wait, 30)
+    await until(window.mic_check.start_button.isEnabled, timeout=10)
+    click(window.mic_check.start_button)
+    await until(lambda: flow.state.screen is Screen.INTERVIEW)
+
+
 @pytest.fixture
 def speaker_recording(virtual_mic: VirtualMic, tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "speaker.raw"
@@ -127,13 +141,7 @@ async def test_questions_are_read_aloud_on_the_speaker_and_never_recorded(
             tmp_path / "spool", MicrophoneCapture, list_input_devices, speaker=speaker,
         )  # fmt: skip
         FlowController(window, flow, [], done_seconds=1.0)
-        await launch_at_the_window(window, flow, people)
-        click(window.mic_check.check_button)
-        await asyncio.sleep(0.5)
-        await asyncio.to_thread(virtual_mic.feed(check).wait, 30)
-        await until(window.mic_check.start_button.isEnabled, timeout=10)
-        click(window.mic_check.start_button)
-        await until(lambda: flow.state.screen is Screen.INTERVIEW)
+        await _launch_check_and_start(window, flow, people, virtual_mic, check)
         planned = flow.state.planned
         assert planned is not None and planned.read_aloud
 
@@ -310,13 +318,7 @@ async def test_with_reading_aloud_off_nothing_is_played_and_the_interview_runs(
             speaker=SpeakerPlayback(),
         )  # fmt: skip
         FlowController(window, flow, [], done_seconds=1.0)
-        await launch_at_the_window(window, flow, people)
-        click(window.mic_check.check_button)
-        await asyncio.sleep(0.5)
-        await asyncio.to_thread(virtual_mic.feed(check).wait, 30)
-        await until(window.mic_check.start_button.isEnabled, timeout=10)
-        click(window.mic_check.start_button)
-        await until(lambda: flow.state.screen is Screen.INTERVIEW)
+        await _launch_check_and_start(window, flow, people, virtual_mic, check)
         await asyncio.sleep(2.0)  # time enough to have read a question, had it been on
         assert flow.reader is None or not flow.reader.available
         assert not view.repeat_button.isVisible()

@@ -344,16 +344,6 @@ def test_the_standard_theme_pairs_below_aa_are_the_known_ones() -> None:
 # --- the themes and scale on real windows --------------------------------------------------
 
 
-@pytest.fixture
-def app(qapp: QApplication) -> Iterator[QApplication]:
-    try:
-        yield qapp
-    finally:
-        # Later tests in this process expect Qt's own look at its own size.
-        apply_style(qapp)
-        qapp.setStyleSheet("")
-
-
 def _window(qtbot: object) -> MainWindow:
     window = MainWindow("leeds-seat-07", "Leeds test center")
     qtbot.addWidget(window)  # type: ignore[attr-defined]

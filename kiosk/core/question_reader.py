@@ -75,7 +75,6 @@ class QuestionReader:
         self._task: asyncio.Task[None] | None = None
         self.reading = False
         self.available = True  # False once the server said it has no speech at all
-        self.reads = 0  # how many readings started (each question, each repeat)
 
     def read(self, index: int) -> None:
         """Read question ``index`` aloud from the start (stopping any reading under way)."""
@@ -83,7 +82,6 @@ class QuestionReader:
         if not self.available:
             return
         self.reading = True
-        self.reads += 1
         self._task = asyncio.create_task(self._read(index))
         self._on_change()
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from test_posting_rules import _create, _listed, _patch
 
 from backend.app.core.config import Settings
 from backend.app.core.db import create_engine
@@ -23,25 +24,6 @@ from support.api import Actor, Api, World
 POSTINGS = "/api/v1/job-postings"
 START = "/api/v1/interviews/start"
 FIELD = "read_questions_aloud"
-
-
-def _create(api: Api, world: World, **fields: Any) -> dict[str, Any]:
-    response = api.request(
-        "POST", POSTINGS, world.admin, json={"title": "Engineer", "company": "Fabrikam", **fields}
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-def _patch(api: Api, world: World, posting_id: str, **fields: Any) -> dict[str, Any]:
-    response = api.request("PATCH", f"{POSTINGS}/{posting_id}", world.admin, json=fields)
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def _listed(api: Api, world: World, posting_id: str) -> dict[str, Any]:
-    listed = api.request("GET", POSTINGS, world.owner).json()
-    return dict(next(p for p in listed if p["id"] == posting_id))
 
 
 def test_a_posting_created_without_the_setting_reads_questions_aloud(
