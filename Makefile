@@ -15,9 +15,10 @@ RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-
 # PostgreSQL server binaries (the tests start their own throwaway cluster on loopback).
 # (binutils: PyInstaller and the packaging test read the bundle's ELF files with objdump;
 # xdotool: tests/test_frozen_flow.py drives the frozen kiosk by keyboard;
-# strace: tests/stream/test_durability.py watches the kiosk's and the backend's fsyncs.)
+# strace: tests/stream/test_durability.py watches the kiosk's and the backend's fsyncs;
+# chromium: the room console's browser tests, driven by Playwright.)
 TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql xdotool \
-	binutils strace python3-pyatspi at-spi2-core dbus
+	binutils strace python3-pyatspi at-spi2-core dbus chromium
 
 .DEFAULT_GOAL := help
 .PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz bench bench-quick
@@ -71,7 +72,7 @@ test: test-system-deps $(INSTALLED) lint typecheck pytest pytest-postgres ## Eve
 # Benchmarks measure and report; they assert nothing (tests do that). Each writes JSON to
 # benchmarks/results/; report.py renders the newest of each into docs/benchmarks.md. Run them
 # on a quiet machine: nothing else (a test suite, a build) running on its two cores.
-BENCH_SCRIPTS = stream_capacity stream_profile glass_to_durable api_throughput api_profile kiosk_startup
+BENCH_SCRIPTS = stream_capacity stream_profile glass_to_durable api_throughput api_profile kiosk_startup console_room
 
 bench-quick: test-system-deps $(INSTALLED) ## Every benchmark, small (a few minutes); JSON in benchmarks/results/
 	@for b in $(BENCH_SCRIPTS); do echo "== $$b (quick)"; $(BIN)/python benchmarks/$$b.py --quick || exit 1; done

@@ -37,6 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     create_user.add_argument("--role", required=True, choices=["candidate", "proctor", "admin"])
     create_user.add_argument("--name", default="", help="full name (default: the e-mail)")
+    create_user.add_argument(
+        "--test-center", help="the test center whose room a proctor watches on /console"
+    )
+
+    enroll = commands.add_parser(
+        "enroll-kiosk",
+        help="enroll a kiosk in a test center and print its credential (migrates first)",
+        description="Enroll a kiosk (or re-enroll it: its old credential stops working) and "
+        "print the credential once. Put it in that kiosk's kiosk.toml as kiosk_token.",
+    )
+    enroll.add_argument("--id", required=True, help="the kiosk id, as in its kiosk.toml (seat-07)")
+    enroll.add_argument("--test-center", required=True, help="the test center's id (leeds)")
+    enroll.add_argument("--test-center-name", help="its display name, when it is new")
 
     commands.add_parser(
         "seed-demo", help="add demo staff, candidates and postings; print fresh passwords"
@@ -48,14 +61,32 @@ async def _create_user(settings: Settings, args: argparse.Namespace, password: s
     from backend.app.core.db import create_engine, create_sessionmaker
     from backend.app.models.enums import Role
     from backend.app.services.auth import create_user
+    from backend.app.services.kiosks import ensure_test_center
 
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
+            center = None
+            if args.test_center:
+                center = (await ensure_test_center(session, args.test_center)).id
             user = await create_user(
-                session, args.email, password, args.name or args.email, Role(args.role)
-            )
-            return f"created {user.role} {user.email} ({user.id})"
+                session, args.email, password, args.name or args.email, Role(args.role),
+                test_center_id=center,
+            )  # fmt: skip
+            where = f", test center {center}" if center else ""
+            return f"created {user.role} {user.email} ({user.id}{where})"
+    finally:
+        await engine.dispose()
+
+
+async def _enroll_kiosk(settings: Settings, args: argparse.Namespace) -> str:
+    from backend.app.core.db import create_engine, create_sessionmaker
+    from backend.app.services.kiosks import enroll
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await enroll(session, args.id, args.test_center, args.test_center_name)
     finally:
         await engine.dispose()
 
@@ -87,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade_to_head(settings)
         print(f"database ready: {settings.resolved_database_url()}")
         return 0
-    if args.command in ("create-user", "seed-demo"):
+    if args.command in ("create-user", "seed-demo", "enroll-kiosk"):
         from backend.app.core.errors import DomainError
         from backend.app.core.migrate import upgrade_to_head
 
@@ -95,6 +126,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "seed-demo":
             print("Demo accounts (passwords are new on every run):")
             print("\n".join(asyncio.run(_seed_demo(settings))))
+            return 0
+        if args.command == "enroll-kiosk":
+            try:
+                credential = asyncio.run(_enroll_kiosk(settings, args))
+            except DomainError as exc:
+                print(f"interview-backend: {exc.detail}", file=sys.stderr)
+                return 2
+            print(f"kiosk {args.id} enrolled in test center {args.test_center}.")
+            print('Its credential (shown once; kiosk.toml: kiosk_token = "..."):')
+            print(credential)
             return 0
         password = args.password or os.environ.get("IK_NEW_PASSWORD", "")
         if not 8 <= len(password) <= 128:

@@ -209,13 +209,17 @@ async def _serve(
 
     loop = asyncio.get_running_loop()
     embedded = None
+    credential = config.kiosk_token
     try:
         if backend_url is None:
             window.show_status("Starting the embedded backend…")
             from kiosk.embedded import start_embedded_backend
 
             # Off the GUI thread: importing and migrating takes about a second.
-            embedded = await loop.run_in_executor(None, start_embedded_backend, config.data_dir)
+            embedded, credential = await loop.run_in_executor(
+                None, start_embedded_backend, config.data_dir, config.kiosk_id,
+                config.test_center,
+            )  # fmt: skip
             backend_url = embedded.url
         async with httpx.AsyncClient() as http:
             api = KioskApi(http, backend_url)
@@ -230,7 +234,16 @@ async def _serve(
                 on_exit=quit_requested.set,
             )  # fmt: skip
             window.choose.practice_row.setVisible(config.allow_practice)
+            control = None
+            if credential:
+                from kiosk.core.control import SeatControl, control_url
+
+                control = SeatControl(flow, control_url(backend_url, config.kiosk_id), credential)
+                control_task = asyncio.create_task(control.run())
             await quit_requested.wait()
+            if control is not None:
+                await control.close()
+                control_task.cancel()
     finally:
         if embedded is not None:
             # Off the GUI thread: stopping joins the server's thread for up to 10 s, and the

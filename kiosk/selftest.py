@@ -59,7 +59,9 @@ async def _check_backend(data_dir: Path) -> CheckResult:
 
     loop = asyncio.get_running_loop()
     try:
-        server = await loop.run_in_executor(None, start_embedded_backend, data_dir)
+        server, _credential = await loop.run_in_executor(
+            None, start_embedded_backend, data_dir, "self-test", "Self test"
+        )
     except Exception as exc:  # any start-up failure is this check's finding
         return CheckResult("backend", False, f"embedded backend did not start: {exc!r}")
     try:

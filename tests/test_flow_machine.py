@@ -128,11 +128,13 @@ PERSON: dict[Screen, list[str]] = {
         "exit_as_proctor", "cancel",
     ],
     Screen.CHOOSE: ["choose open", "choose open", "choose closed", "choose python",
-                    "choose python", "choose no-such-role", "walk_away"],
+                    "choose python", "choose no-such-role", "walk_away", "call_proctor"],
     Screen.MIC_CHECK: ["check_microphone", "start_interview", "start_interview",
-                       "start_interview", "select_device", "practice_answer", "walk_away"],
+                       "start_interview", "select_device", "practice_answer", "walk_away",
+                       "call_proctor"],
     Screen.INTERVIEW: ["advance", "advance", "advance", "next_question", "try_again", "finish",
-                       "finish", "repeat_question", "walk_away"],
+                       "finish", "repeat_question", "repeat_question", "walk_away",
+                       "call_proctor"],
     Screen.DONE: ["done_timer"],
     Screen.PAUSED: ["continue proctor", "continue proctor", "end proctor", "end proctor",
                     "continue candidate", "end wrong_password"],
@@ -141,7 +143,7 @@ PERSON: dict[Screen, list[str]] = {
 WORLD = [
     "http_fault", "http_fault", "http_fault", "cut", "cut", "outage",
     "restart_backend", "microphone", "time", "time", "walk_away", "walk_away",
-    "restart_kiosk", "lock",
+    "restart_kiosk", "lock", "console_pause", "console_resume", "console_end", "console_lock",
 ]  # fmt: skip
 STEP_KINDS = ["person"] * 4 + ["fault_then_person"] * 2 + ["world"] * 2
 STEP_KINDS += ["other_screen", "in_a_hurry"]
@@ -538,6 +540,9 @@ class FlowMachine(RuleBasedStateMachine):
                 assert self.server_status(interview_id) == "completed"
         elif name in ("continue", "end"):
             self.proctor_at_paused(name, detail)
+        elif name == "call_proctor":
+            if self.act(name, f.call_proctor) is None:
+                assert f.desk.calling and len(f.desk.alerts) <= 2  # one per kind, never more
         else:
             raise AssertionError(f"no such choice {choice!r}")
 
@@ -579,6 +584,7 @@ class FlowMachine(RuleBasedStateMachine):
         """Locked is reachable from anywhere, and forgets everything."""
         self.run("lock", self.flow.lock)
         assert self.flow.state == FlowState()
+        assert not self.flow.desk.alerts and self.flow.desk.message is None
         assert self.flow._proctor_token is None and self.flow._session is None
         assert not self.mic.live
 
@@ -671,8 +677,58 @@ class FlowMachine(RuleBasedStateMachine):
             self.restart_kiosk_now()
         elif event == "lock":
             self.lock()
+        elif event == "console_pause":
+            self.console_pause()
+        elif event == "console_resume":
+            self.console_resume()
+        elif event == "console_end":
+            self.console_end()
+        elif event == "console_lock":
+            before = self.screen
+            error = self.act("lock_for_proctor", self.flow.lock_for_proctor)
+            assert (error is None) == (before not in SEAT_SCREENS), (before, error)
+            if error is None:
+                assert self.flow.state == FlowState() and not self.mic.live
         else:
             raise AssertionError(f"no such event {event!r}")
+
+    def console_pause(self) -> None:
+        """The proctor pauses this seat from the room console (its control channel)."""
+        f, before = self.flow, self.screen
+        error = self.act("pause_for_proctor", lambda: f.pause_for_proctor("Fire alarm"))
+        if error is None:
+            assert before in SEAT_SCREENS, f"paused from {before}"
+            assert self.screen is Screen.PAUSED and f.state.pause_reason == "Fire alarm"
+            assert before is Screen.PAUSED or f.state.paused_from is before
+            assert not self.mic.live, "the microphone still records while paused"
+        else:
+            assert before not in SEAT_SCREENS or isinstance(error, errors.Busy), error
+
+    def console_end(self) -> None:
+        """The proctor ends this seat's session from the console: completed, then locked."""
+        f, before = self.flow, self.screen
+        interview_id = f.streamer.interview_id if f.streamer else None
+        error = self.act("end_for_proctor", f.end_for_proctor)
+        if error is None:
+            assert before in SEAT_SCREENS and self.screen is Screen.LOCKED
+            assert f._session is None and not self.mic.live
+            if interview_id is not None:
+                # Ended, or (the link was down when it tried) kept in the spool for a resume.
+                kept = (self.spool_dir / f"{interview_id}.json").exists()
+                assert kept or self.server_status(interview_id) == "completed"
+        else:
+            assert before not in SEAT_SCREENS or isinstance(error, errors.Busy), error
+
+    def console_resume(self) -> None:
+        """The proctor resumes this seat from the console: back where the candidate was."""
+        f, before, was = self.flow, self.screen, self.flow.state.paused_from
+        error = self.act("resume_for_proctor", f.resume_for_proctor)
+        if error is None:
+            assert before in SEAT_SCREENS, f"resumed from {before}"
+            assert self.screen is (was if before is Screen.PAUSED else before)
+            assert f.state.pause_reason is None and f.state.paused_from is None
+        else:
+            assert before is not Screen.PAUSED or not isinstance(error, errors.WrongScreen)
 
     def restart_kiosk_now(self) -> None:
         """The kiosk process dies and starts again: only the spool on disk remains."""

@@ -116,7 +116,9 @@ def test_frozen_backend_migrates_a_new_database(package: Package, data_dir: Path
     assert revision == _head_revision()
 
 
-def test_frozen_backend_serves_health_and_logs_json(package: Package, data_dir: Path) -> None:
+def test_frozen_backend_serves_health_console_and_logs_json(
+    package: Package, data_dir: Path
+) -> None:
     """`interview-backend serve` as the systemd unit runs it: migrates, then serves."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -143,6 +145,11 @@ def test_frozen_backend_serves_health_and_logs_json(package: Package, data_dir: 
         assert health["version"] == VERSION
         assert health["schema_revision"] == _head_revision()
         assert health["schema_current"] is True
+        # The room console's page and its files are in the bundle too.
+        page = httpx.get(f"http://127.0.0.1:{port}/console/sign-in", timeout=5)
+        assert page.status_code == 200 and "Room console" in page.text, page.text[:500]
+        script = httpx.get(f"http://127.0.0.1:{port}/console/static/console.js", timeout=5)
+        assert script.status_code == 200 and "EventSource" in script.text
     finally:
         server.send_signal(signal.SIGTERM)
         returncode = server.wait(20)

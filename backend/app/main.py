@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 
 from backend import __version__
@@ -20,7 +23,9 @@ from backend.app.core.migrate import head_revision
 from backend.app.core.request_context import RequestContextMiddleware
 from backend.app.services.catalog import Catalog
 from backend.app.services.question_speech import find_engine
+from backend.app.services.room.hub import RoomHub
 from backend.app.services.streaming.registry import StreamRegistry
+from backend.app.web import console as web_console
 
 
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -55,12 +60,20 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     engine = create_engine(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Read or generate it now, not in the first sign-in: an unwritable data directory
         # fails the start-up, and no request waits on the file.
         settings.resolved_jwt_secret()
-        yield
-        await engine.dispose()
+        # (Enrolled seats are read when a console opens the room, not here: a backend must
+        # start, and say so on /health, before its database is migrated.)
+        watch = asyncio.create_task(app.state.room.watch())
+        try:
+            yield
+        finally:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
+            await engine.dispose()
 
     app = FastAPI(title="Interview Kiosk backend", version=__version__, lifespan=lifespan)
     app.state.settings = settings
@@ -70,6 +83,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.catalog = catalog
     app.state.streams = StreamRegistry()
     app.state.speech = find_engine(settings)
+    app.state.room = RoomHub()
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(OperationalError, _database_busy_handler)
@@ -77,4 +91,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(api_v1.router)
     app.include_router(api_v1.legacy_router)
     app.include_router(api_ws.router)
+    app.include_router(web_console.router)
+    app.mount(web_console.STATIC_URL, StaticFiles(directory=web_console.HERE / "static"),
+              name="console-static")  # fmt: skip
     return app

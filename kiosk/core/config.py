@@ -18,7 +18,7 @@ import os
 import socket
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
@@ -55,6 +55,7 @@ _EXPECTED: dict[str, tuple[type | tuple[type, ...], str]] = {
     "text_scale": (_NUMBER, f"a number from {TEXT_SCALE_MIN} to {TEXT_SCALE_MAX}"),
     "theme": (str, " or ".join(repr(theme) for theme in THEMES)),
     "read_questions_aloud": (bool, "true or false"),
+    "kiosk_token": _TEXT,
 }
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
@@ -78,6 +79,9 @@ class KioskConfig:
     theme: str = "standard"
     # This seat's say; a job posting can also turn reading aloud off.
     read_questions_aloud: bool = True
+    # The credential `interview-backend enroll-kiosk` printed: it opens the seat's control
+    # channel to the room console (None: no console; the embedded backend enrolls its own).
+    kiosk_token: str | None = field(default=None, repr=False)  # a secret: never in a log
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object], source: str) -> KioskConfig:
@@ -101,6 +105,9 @@ class KioskConfig:
             text_scale=float(str(values.get("text_scale", 1.0))),
             theme=str(values.get("theme", "standard")),
             read_questions_aloud=bool(values.get("read_questions_aloud", True)),
+            kiosk_token=str(values["kiosk_token"]).strip() or None
+            if "kiosk_token" in values
+            else None,
         )
 
     @classmethod

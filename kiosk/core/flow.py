@@ -58,6 +58,7 @@ from kiosk.core.errors import (
 from kiosk.core.lockdown import pin_matches
 from kiosk.core.mic_check import MicCheckResult, analyse, block_dbfs
 from kiosk.core.practice import PracticeAnswer
+from kiosk.core.proctor_desk import ProctorDesk
 from kiosk.core.question_reader import QuestionReader, Speaker
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, Question, StreamState
@@ -93,6 +94,8 @@ class Screen(StrEnum):
 
 # Screens a candidate sits at: where going idle pauses the session.
 CANDIDATE_SCREENS = frozenset({Screen.CHOOSE, Screen.MIC_CHECK, Screen.INTERVIEW})
+# Where a candidate's session is held: the candidate screens, and paused.
+SESSION_SCREENS = CANDIDATE_SCREENS | {Screen.PAUSED}
 # Answers are spoken, not typed: speech louder than this counts as input.
 VOICE_ACTIVITY_DBFS = -45.0
 
@@ -115,6 +118,9 @@ NOT_A_PROCTOR = "Only a proctor can do this."
 STREAM_UNREACHABLE = "The interview server cannot be reached. Call the proctor."
 STREAM_FAILED = "The interview cannot continue at this seat. Call the proctor."
 ALREADY_COMPLETE = "That interview is already complete."
+NO_SESSION_TO_PAUSE = "There is no session at this seat to pause."
+NO_SESSION_TO_END = "There is no session at this seat to end."
+SESSION_UNDER_WAY = "A candidate's session is under way here: end it instead of locking."
 
 
 class Capture(Protocol):
@@ -163,6 +169,10 @@ class FlowState:
     mic_error: str | None = None
     resumable: list[Resumable] = field(default_factory=list)
     paused_from: Screen | None = None
+    # Why a proctor paused the session from the console (None: the seat went idle).
+    pause_reason: str | None = None
+    # What the candidate is interviewing for, as the console shows it.
+    posting: str | None = None
 
 
 class KioskFlow:
@@ -209,6 +219,12 @@ class KioskFlow:
         # nothing. The action under way (None: none) keeps actions to one at a time.
         self._epoch = 0
         self._action_under_way: object | None = None
+        # Calls for the proctor and the proctor's messages (the console's side of the seat).
+        self.desk = ProctorDesk(self._changed)
+
+    @property
+    def kiosk_id(self) -> str:
+        return self._config.kiosk_id
 
     # --- observing -----------------------------------------------------------------------------
 
@@ -432,11 +448,18 @@ class KioskFlow:
             planned = await self._ask(self._api.plan(session.token, application_id, role_type))
             self._still(epoch)
             self.state.planned = planned
+            self.state.posting = self._posting_name(application_id, role_type)
             self.state.mic_result = None
             self._stop_practice(forget=True)
             self._refresh_devices()
             self._go(Screen.MIC_CHECK)
             self._open_check_capture()
+
+    def _posting_name(self, application_id: str | None, role_type: str | None) -> str | None:
+        for application in self.state.applications:
+            if application.id == application_id:
+                return f"{application.job_title}, {application.company}"
+        return f"Practice: {role_type}" if role_type is not None else None
 
     def _refresh_devices(self) -> None:
         try:
@@ -905,36 +928,113 @@ class KioskFlow:
         if self._clock() - self._last_activity < self.idle_seconds:
             return False
         logger.info("session_paused_idle", screen=str(screen))
-        # Nothing is captured while paused; the stream stays connected and keeps its place.
+        self._pause(None)
+        self.desk.call("idle")  # "the proctor has been called": on the console, with a sound
+        return True
+
+    def _pause(self, reason: str | None) -> None:
+        screen = self.state.screen
+        # Nothing is captured while paused; the stream stays connected and keeps its place,
+        # so the question's clock (the audio) stops where it was.
         self._stop_capture()
         self._stop_practice()
         if self.reader is not None:
             self.reader.stop()
         self.state.paused_from = screen
+        self.state.pause_reason = reason
         self._go(Screen.PAUSED)
-        return True
+
+    def pause_for_proctor(self, reason: str) -> None:
+        """The proctor paused this seat from the room console: as going idle, with a reason.
+        Already paused, the reason is updated (a second pause is the same pause).
+
+        Raises:
+            WrongScreen: no candidate session here to pause.
+            Busy: an action is under way (the console retries in a moment).
+        """
+        if self.state.screen is Screen.PAUSED:
+            self.state.pause_reason = reason
+            self._changed()
+            return
+        if self.state.screen not in CANDIDATE_SCREENS:
+            raise WrongScreen(NO_SESSION_TO_PAUSE)
+        self._require_idle()
+        logger.info("session_paused_by_proctor", screen=str(self.state.screen))
+        self._pause(reason)
+
+    def resume_for_proctor(self) -> None:
+        """The proctor resumed this seat from the console: back where the candidate was.
+        Not paused, there is nothing to do (a second resume is the same resume)."""
+        if self.state.screen is not Screen.PAUSED:
+            if self.state.screen in CANDIDATE_SCREENS:
+                return
+            raise WrongScreen(NO_SESSION_TO_PAUSE)
+        with self._action(Screen.PAUSED):
+            self._unpause()
+
+    async def end_for_proctor(self) -> None:
+        """The proctor ends this seat's session from the console, as at the paused screen:
+        what was recorded is kept (the interview ends on the server), the kiosk locks.
+
+        Raises:
+            WrongScreen: no candidate session here.
+            Busy: an action is under way (the console retries in a moment).
+        """
+        screen = self.state.screen
+        if screen not in SESSION_SCREENS:
+            raise WrongScreen(NO_SESSION_TO_END)
+        with self._action(screen) as epoch:
+            logger.info("session_ended_by_proctor", screen=str(screen))
+            if self.streamer is not None:
+                try:
+                    await self._end_interview(epoch)
+                except KioskError as exc:
+                    # Lock regardless: the spool keeps what the server has not acknowledged.
+                    logger.warning("ended_interview_not_completed", error=str(exc))
+            self.lock()
+
+    def lock_for_proctor(self) -> None:
+        """The proctor locks a seat left without a candidate session (a proctor's sign-in
+        left open, the done screen); a session under way is ended, not locked away."""
+        if self.state.screen in SESSION_SCREENS:
+            raise WrongScreen(SESSION_UNDER_WAY)
+        self.lock()
+
+    def call_proctor(self) -> None:
+        """The candidate asks for the proctor ("Call the proctor")."""
+        if self.state.screen not in (*CANDIDATE_SCREENS, Screen.PAUSED, Screen.DONE):
+            raise WrongScreen(NOT_HERE)
+        self.note_activity()
+        self.desk.call("called")
 
     async def continue_after_pause(self, email: str, password: str) -> None:
         """A proctor signed in at the paused screen: back to where the candidate was."""
         with self._action(Screen.PAUSED) as epoch:
-            screen = self.state.paused_from
-            if screen is None:
+            if self.state.paused_from is None:
                 raise WrongScreen(NOT_HERE)
             await self._confirm_proctor(email, password)
             self._still(epoch)
-            if screen is Screen.INTERVIEW:
-                streamer, _task = self._streaming()
-                if streamer.state is StreamState.FAILED:
-                    raise StreamError(STREAM_FAILED)
-                try:
-                    self._start_capture(self._interview_feed(streamer))
-                except AudioDeviceError:
-                    raise AudioDeviceError(NO_MICROPHONE) from None
-            self.state.paused_from = None
-            self.note_activity()
-            self._go(screen)
-            if screen is Screen.MIC_CHECK:
-                self._open_check_capture()
+            self._unpause()
+
+    def _unpause(self) -> None:
+        screen = self.state.paused_from
+        if screen is None:
+            raise WrongScreen(NOT_HERE)
+        if screen is Screen.INTERVIEW:
+            streamer, _task = self._streaming()
+            if streamer.state is StreamState.FAILED:
+                raise StreamError(STREAM_FAILED)
+            try:
+                self._start_capture(self._interview_feed(streamer))
+            except AudioDeviceError:
+                raise AudioDeviceError(NO_MICROPHONE) from None
+        self.state.paused_from = None
+        self.state.pause_reason = None
+        self.desk.settle("idle")
+        self.note_activity()
+        self._go(screen)
+        if screen is Screen.MIC_CHECK:
+            self._open_check_capture()
 
     async def end_after_pause(self, email: str, password: str) -> None:
         """A proctor ends the paused session: what was recorded is kept, the kiosk locks."""
@@ -974,6 +1074,7 @@ class KioskFlow:
         self._check_blocks = None
         self._action_under_way = None
         self.state = FlowState()
+        self.desk.clear()
         self._go(Screen.LOCKED)
 
     def _close_reader(self) -> None:

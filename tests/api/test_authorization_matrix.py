@@ -63,6 +63,8 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
      row(401, 404, 403, 404, 404, 404)),
     # Each question read aloud (espeak-ng renders it on the first request).
     ("GET", "/api/v1/interviews/{owner_interview}/questions/{index}/speech", None, OWNER_OR_STAFF),
+    # Incidents proctors filed from the room console (tests/api/test_room_console.py files one).
+    ("GET", "/api/v1/interviews/{owner_interview}/incidents", None, STAFF_READS),
     ("GET", "/api/v1/proctor/candidates", None, STAFF_READS),
     ("POST", "/api/v1/proctor/sessions", {"candidate_email": "{owner_email}", "kiosk_id": "k1"},
      row(401, 403, 403, 403, 201, 201)),

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     access_token_minutes: int = 60
     session_token_minutes: int = 180
+    # The room console's sign-in lasts a test day: a proctor keeps the page open for hours.
+    console_session_minutes: int = Field(default=600, gt=0, le=24 * 60)
     planned_questions: int = 5
     # How long a SQLite write waits for another's lock before the request is answered 503.
     # Under load (dozens of concurrent requests on two cores) a commit can queue for seconds.

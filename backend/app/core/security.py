@@ -50,6 +50,8 @@ class TokenClaims:
     kiosk_id: str | None = None
     # Extra time the launching proctor granted (models.enums.Accommodation), if any.
     accommodation: str | None = None
+    # The token's own id (``jti``): what the console's CSRF token is bound to.
+    token_id: str = ""
 
 
 class InvalidToken(Exception):
@@ -66,13 +68,16 @@ def issue_token(
     accommodation: str | None = None,
 ) -> tuple[str, TokenClaims]:
     now = datetime.now(UTC)
-    claims = TokenClaims(user_id, kind, now + lifetime, proctor_id, kiosk_id, accommodation)
+    token_id = uuid.uuid4().hex
+    claims = TokenClaims(
+        user_id, kind, now + lifetime, proctor_id, kiosk_id, accommodation, token_id
+    )
     payload: dict[str, object] = {
         "sub": str(user_id),
         "kind": kind,
         "iat": now,
         "exp": claims.expires_at,
-        "jti": uuid.uuid4().hex,
+        "jti": token_id,
     }
     if proctor_id is not None:
         payload["proctor"] = str(proctor_id)
@@ -99,6 +104,7 @@ def decode_token(secret: str, token: str) -> TokenClaims:
             proctor_id=uuid.UUID(proctor) if proctor else None,
             kiosk_id=payload.get("kiosk"),
             accommodation=payload.get("accommodation"),
+            token_id=str(payload.get("jti") or ""),
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc

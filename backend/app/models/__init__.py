@@ -5,16 +5,20 @@ from backend.app.models.audit import AuditEntry
 from backend.app.models.base import Base
 from backend.app.models.interviews import AnswerTake, Interview, PlannedQuestion
 from backend.app.models.jobs import Application, JobPosting
+from backend.app.models.rooms import Incident, Kiosk, TestCenter
 
 __all__ = [
     "AnswerTake",
     "Application",
     "AuditEntry",
     "Base",
+    "Incident",
     "Interview",
     "JobPosting",
+    "Kiosk",
     "LoginFailure",
     "PlannedQuestion",
     "Resume",
+    "TestCenter",
     "User",
 ]

@@ -20,6 +20,8 @@ class User(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The test center whose room a proctor watches (None: admins, candidates, unassigned).
+    test_center_id: Mapped[str | None] = mapped_column(String(64), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

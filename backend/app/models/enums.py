@@ -58,3 +58,16 @@ class TakeStart(StrEnum):
 class TakeEnd(StrEnum):
     CANDIDATE = "candidate"
     LIMIT = "limit"
+
+
+class IncidentCategory(StrEnum):
+    """What a proctor writes down about a seat (the room console's incident report)."""
+
+    NOISE = "noise"
+    TECHNICAL = "technical"
+    NETWORK = "network"
+    BEHAVIOUR = "behaviour"
+    ILLNESS = "illness"
+    LATE_ARRIVAL = "late_arrival"
+    POWER = "power"
+    OTHER = "other"

@@ -19,6 +19,7 @@ from backend.app.models.enums import Role
 from backend.app.repositories import audit, users
 from backend.app.schemas.auth import LoginRequest, RegisterRequest, TokenResponse, UserRead
 from backend.app.services import messages
+from backend.app.services.kiosks import is_kiosk_credential
 
 logger = structlog.get_logger(__name__)
 
@@ -57,13 +58,19 @@ def normalize_email(email: str) -> str:
 
 
 async def create_user(
-    session: AsyncSession, email: str, password: str, full_name: str, role: Role
+    session: AsyncSession,
+    email: str,
+    password: str,
+    full_name: str,
+    role: Role,
+    test_center_id: str | None = None,
 ) -> User:
     user = User(
         email=normalize_email(email),
         password_hash=await security.hash_password(password),
         full_name=full_name.strip(),
         role=role.value,
+        test_center_id=test_center_id,
     )
     session.add(user)
     try:
@@ -89,6 +96,13 @@ def profile(principal: Principal) -> UserRead:
 
 
 async def login(session: AsyncSession, settings: Settings, request: LoginRequest) -> TokenResponse:
+    token, lifetime = await sign_in(session, settings, request)
+    return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
+
+
+async def sign_in(
+    session: AsyncSession, settings: Settings, request: LoginRequest
+) -> tuple[str, timedelta]:
     """Check the credentials; return a bearer token and its lifetime.
 
     One message for an unknown e-mail and a wrong password. After MAX_FAILURES failures for an
@@ -118,12 +132,15 @@ async def login(session: AsyncSession, settings: Settings, request: LoginRequest
     token, _claims = security.issue_token(
         settings.resolved_jwt_secret(), user.id, "access", lifetime
     )
-    return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
+    return token, lifetime
 
 
 async def authenticate(session: AsyncSession, settings: Settings, token: str | None) -> Principal:
     if not token:
         raise Unauthorized(messages.NOT_AUTHENTICATED)
+    if is_kiosk_credential(token):
+        # A real identity, but a seat's: it opens the control channel and nothing else.
+        raise Forbidden(messages.KIOSK_CREDENTIAL_REFUSED)
     try:
         claims = security.decode_token(settings.resolved_jwt_secret(), token)
     except security.InvalidToken:

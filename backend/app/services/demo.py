@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app.core import security
 from backend.app.models import Application, JobPosting, User
 from backend.app.models.enums import Role
+from backend.app.services.kiosks import ensure_test_center
 
 DEMO_USERS = [
     ("admin@demo.interview-kiosk.test", "Ada Admin", Role.ADMIN),
@@ -74,8 +75,14 @@ class DemoCredential:
     role: Role
 
 
+# The test center a kiosk with kiosk.toml's defaults enrolls in (kiosks.center_id_for of
+# "Test center"): the demo proctor watches its room.
+DEMO_TEST_CENTER = ("test-center", "Test center")
+
+
 async def seed_demo(session: AsyncSession) -> list[DemoCredential]:
     credentials: list[DemoCredential] = []
+    center = await ensure_test_center(session, *DEMO_TEST_CENTER)
     users: dict[str, User] = {}
     for email, name, role in DEMO_USERS:
         password = secrets.token_urlsafe(9)
@@ -86,6 +93,8 @@ async def seed_demo(session: AsyncSession) -> list[DemoCredential]:
             session.add(user)
         else:
             user.password_hash = password_hash
+        if role is Role.PROCTOR:
+            user.test_center_id = center.id
         users[email] = user
         credentials.append(DemoCredential(email, password, role))
     postings: list[JobPosting] = []

@@ -34,3 +34,24 @@ def resume_not_found(resume_id: object) -> str:
 
 def candidate_not_found(email: str) -> str:
     return f"No candidate with email {email}"
+
+
+KIOSK_CREDENTIAL_REFUSED = "Kiosk credentials are for the control channel only"
+KIOSK_NOT_ENROLLED = "This kiosk is not enrolled, or its credential is wrong"
+NO_TEST_CENTER = "Your account is not assigned to a test center; ask an admin"
+OTHER_TEST_CENTER = "That seat belongs to another test center"
+CONSOLE_STAFF_ONLY = "Only proctors and admins can use the room console"
+CSRF_MISSING = "The form has expired or was not sent from the console; reload the page"
+NO_TEST_CENTERS = "No test center exists yet: enroll a kiosk first"
+
+
+def seat_not_found(kiosk_id: str) -> str:
+    return f"No seat {kiosk_id} in this test center"
+
+
+def alert_not_found(alert_id: str) -> str:
+    return f"No open alert {alert_id}"
+
+
+def test_center_not_found(center: str) -> str:
+    return f"No test center {center}"

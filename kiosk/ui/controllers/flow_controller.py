@@ -16,7 +16,7 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 from qasync import asyncSlot
 
-from kiosk.core.announcements import Announcer
+from kiosk.core.announcements import Announcement, Announcer
 from kiosk.core.answer_clock import Phase
 from kiosk.core.api_client import CandidateSummary
 from kiosk.core.errors import KioskError
@@ -57,6 +57,7 @@ class FlowController(QObject):
         self._on_exit = on_exit
         self._answer_started = time.monotonic()
         self._shown_candidates: list[CandidateSummary] | None = None
+        self._desk_said = ""
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(300)
@@ -90,6 +91,8 @@ class FlowController(QObject):
         w.paused.continue_button.clicked.connect(self._on_continue)
         w.paused.password_edit.returnPressed.connect(self._on_continue)
         w.paused.end_button.clicked.connect(self._on_end_paused)
+        for view in (w.choose, w.mic_check, w.interview, w.paused):
+            view.proctor_bar.call_button.clicked.connect(self._on_call_proctor)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -130,6 +133,15 @@ class FlowController(QObject):
                 widget.setEnabled(True)
             if focused is not None and focused.isVisible() and focused.isEnabled():
                 focused.setFocus()
+            elif (
+                focused is not None
+                and screen is self._window.interview
+                and self._window.stack.currentWidget() is screen
+            ):
+                # The focused button went while the action ran ("Repeat the question" once
+                # answering starts): the answer's own button, not whatever Qt found next
+                # ("Call the proctor", "Finish the interview").
+                self._window.interview.next_button.setFocus()
 
     def _run_now(self, screen: ScreenView, action: Callable[[], object]) -> None:
         """A flow action that does not wait (a screen change): errors as in ``_run``."""
@@ -297,6 +309,32 @@ class FlowController(QObject):
         view = self._window.interview
         await self._run(view, [view.repeat_button], self._flow.repeat_question)
 
+    def _on_call_proctor(self) -> None:
+        view = self._window.stack.currentWidget()
+        if isinstance(view, ScreenView):
+            self._run_now(view, self._flow.call_proctor)
+
+    def _draw_desk(self, view: ScreenView) -> None:
+        """The proctor's side of a candidate screen: a call under way, the proctor coming,
+        the proctor's message."""
+        bar = getattr(view, "proctor_bar", None)
+        if bar is None:
+            return
+        desk = self._flow.desk
+        status = ""
+        if desk.calling:
+            status = "The proctor has been called. Please wait at your seat."
+        elif desk.coming:
+            status = "The proctor is on the way."
+        if desk.message:
+            status = f"Message from the proctor: {desk.message}" + (
+                f" ({status})" if status else ""
+            )
+        bar.show_desk(status, desk.calling)
+        if status and status != self._desk_said:
+            announce(view, Announcement(status, assertive=True))  # the candidate may not look
+        self._desk_said = status
+
     def _redraw_interview(self) -> None:
         # The clock's phase may have moved while the action ran: its buttons and labels.
         if self._flow.state.screen is Screen.INTERVIEW and self._flow.state.question is not None:
@@ -328,6 +366,9 @@ class FlowController(QObject):
             w.stack.setCurrentWidget(view)
             view.show_message("")
             self._entered(screen)
+        self._draw_desk(view)
+        if screen is Screen.PAUSED:
+            w.paused.show_reason(state.pause_reason)
         if screen is Screen.LAUNCH and state.candidates is not self._shown_candidates:
             self._show_candidates()
         if screen is Screen.MIC_CHECK:

@@ -27,6 +27,10 @@ from kiosk.ui.icons import icon
 
 logger = structlog.get_logger(__name__)
 PRIMARY_TEXT = "#ffffff"  # on the blue buttons (resources/styles/kiosk.qss)
+IDLE_EXPLANATION = (
+    "Nothing happened here for a while, so the session is paused and the proctor has been "
+    "called. Please wait."
+)
 
 
 def _font(points: int, bold: bool = False) -> QFont:
@@ -79,6 +83,30 @@ def _row(*widgets: QWidget) -> QWidget:
     return holder
 
 
+class ProctorBar(QWidget):
+    """On every screen a candidate sits at: "Call the proctor", and what the proctor said."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status_label = _label(points=13, name="proctor_status_label")
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        self.call_button = _button("Call the proctor", "call_proctor_button")
+        self.call_button.setAccessibleDescription(
+            "Ask the proctor to come to this seat; nothing else changes"
+        )
+        self.call_button.setAutoDefault(False)  # Return stays with the screen's main button
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.status_label, 1)
+        row.addWidget(self.call_button)
+
+    def show_desk(self, status: str, calling: bool) -> None:
+        self.status_label.setText(status)
+        text = "Proctor called" if calling else "Call the proctor"
+        if self.call_button.text() != text:
+            self.call_button.setText(text)
+
+
 class ScreenView(QWidget):
     def __init__(self) -> None:
         super().__init__()
@@ -94,6 +122,14 @@ class ScreenView(QWidget):
 
     def show_message(self, text: str) -> None:
         self.message_label.setText(text)
+
+    def _add_proctor_bar(self, last: QWidget) -> ProctorBar:
+        """The bar goes on top, and last in the keyboard's order (after ``last``), so the
+        screen's own controls come first."""
+        bar = ProctorBar()
+        self._column.insertWidget(0, bar)
+        QWidget.setTabOrder(last, bar.call_button)
+        return bar
 
 
 class LockedView(ScreenView):
@@ -230,6 +266,7 @@ class ChooseView(ScreenView):
         self.practice_row = QWidget()
         self.practice_row.setLayout(practice)
         self._add(self.practice_row, self.message_label)
+        self.proctor_bar = self._add_proctor_bar(self.practice_button)
 
     def show_applications(self, lines: list[str]) -> None:
         self.application_list.clear()
@@ -274,6 +311,7 @@ class MicCheckView(ScreenView):
                   _row(self.practice_answer_button, self.start_button),
                   self.message_label)  # fmt: skip
         self._column.addStretch(1)
+        self.proctor_bar = self._add_proctor_bar(self.start_button)
 
     def show_practice(self, shown: bool, phase: str, practised: bool) -> None:
         """``phase``: ready, recording or playing (kiosk.core.practice.PracticePhase)."""
@@ -336,7 +374,10 @@ class InterviewView(ScreenView):
         # one row below (in reading order, which is also the keyboard's), narrow margins.
         # At text_scale 1.5 on a 1366x768 screen the longest question still fits.
         self._column.setContentsMargins(120, 30, 120, 30)
-        self._add(_row(self.progress_label, self.recording_label, self.connection_label))
+        # "Call the proctor" shares the top row: the question needs every line below it.
+        self.proctor_bar = ProctorBar()
+        self._add(_row(self.progress_label, self.recording_label, self.connection_label,
+                       self.proctor_bar))  # fmt: skip
         self._column.addStretch(1)
         self._add(self.question_label)
         self._column.addStretch(1)
@@ -344,6 +385,7 @@ class InterviewView(ScreenView):
                   _row(self.next_button, self.repeat_button, self.retry_button,
                        self.finish_button),
                   self.message_label)  # fmt: skip
+        QWidget.setTabOrder(self.finish_button, self.proctor_bar.call_button)
 
     def show_clock(self, headline: str, warning: int | None) -> None:
         """The countdown, calm until 30 s are left, then amber, then red at 10 s."""
@@ -391,9 +433,7 @@ class PausedView(ScreenView):
     def __init__(self) -> None:
         super().__init__()
         self.heading = _label("Paused", 28, True, "paused_heading")
-        self.explanation = _label(
-            "Nothing happened here for a while, so the session is paused and the proctor has "
-            "been called. Please wait.", 16, name="paused_explanation")  # fmt: skip
+        self.explanation = _label(IDLE_EXPLANATION, 16, name="paused_explanation")
         self.email_edit = QLineEdit()
         self.email_edit.setPlaceholderText("Proctor email")
         self.email_edit.setAccessibleName("Proctor email")
@@ -416,6 +456,15 @@ class PausedView(ScreenView):
         self._add(self.heading, self.explanation, self.email_edit, self.password_edit,
                   self.continue_button, self.end_button, self.message_label)  # fmt: skip
         self._column.addStretch(1)
+        self.proctor_bar = self._add_proctor_bar(self.end_button)
+
+    def show_reason(self, reason: str | None) -> None:
+        """Why the session waits: the proctor's reason, or the seat going idle."""
+        self.explanation.setText(
+            IDLE_EXPLANATION
+            if reason is None
+            else f"The proctor paused the session: {reason}. Please wait."
+        )
 
     def clear(self) -> None:
         self.email_edit.clear()

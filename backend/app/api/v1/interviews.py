@@ -18,6 +18,7 @@ from backend.app.api.responses import refusals
 from backend.app.models.enums import InterviewStatus
 from backend.app.schemas.base import NO_NUL_PATTERN
 from backend.app.schemas.errors import ErrorResponse
+from backend.app.schemas.incidents import IncidentRead
 from backend.app.schemas.interviews import (
     InterviewDetail,
     InterviewRead,
@@ -26,7 +27,7 @@ from backend.app.schemas.interviews import (
     PlanningStatusResponse,
     PreflightRequest,
 )
-from backend.app.services import interviews, question_speech
+from backend.app.services import incidents, interviews, question_speech
 from backend.app.services.answer_audio import RangeNotSatisfiable
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
@@ -241,3 +242,15 @@ async def get(
     interview_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
 ) -> InterviewDetail:
     return await interviews.get_detail(session, principal, interview_id)
+
+
+@router.get(
+    "/{interview_id}/incidents",
+    response_model=list[IncidentRead],
+    responses=refusals(401, 403, 404),
+)
+async def list_incidents(
+    interview_id: uuid.UUID, session: SessionDep, principal: CurrentPrincipal
+) -> list[IncidentRead]:
+    """Incidents proctors reported about this interview's seat from the room console (staff)."""
+    return await incidents.of_interview(session, principal, interview_id)

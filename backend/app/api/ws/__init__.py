@@ -1,5 +1,11 @@
-"""WebSocket routes (``/ws/...``): the audio streaming protocol."""
+"""WebSocket routes (``/ws/...``): the audio streaming protocol and the kiosks' control channel."""
 
-from backend.app.api.ws.interviews import router
+from fastapi import APIRouter
+
+from backend.app.api.ws import interviews, kiosks
+
+router = APIRouter()
+router.include_router(interviews.router)
+router.include_router(kiosks.router)
 
 __all__ = ["router"]
