@@ -233,6 +233,20 @@ def test_the_console_watches_every_seat_and_its_hand_reaches_each(
     resumed = seat1.until(lambda line: line["screen"] == "interview")
     assert resumed["seconds_left"] == pytest.approx(paused["seconds_left"], abs=0.15)
 
+    # Extra time granted from the console is recorded with the seat's interview.
+    row(page, "seat-1").get_by_role("button", name="Extra time seat-1").click()
+    page.get_by_label("Time to think and to answer").select_option("x1.5")
+    page.get_by_role("button", name="Grant").click()
+    expect(page.locator("#status")).to_have_text(
+        "50% more granted at seat-1, from the next question"
+    )
+    interview_1 = (
+        room["api"]
+        .request("GET", f"/api/v1/interviews/{resumed['interview_id']}", room["proctor"])
+        .json()
+    )
+    assert interview_1["accommodation"] == "x1.5"
+
     # An incident filed in the console goes with the seat's interview, and into the day's CSV.
     row(page, "seat-1").get_by_role("button", name="Incident seat-1").click()
     page.get_by_label("Category").select_option("noise")

@@ -190,6 +190,47 @@ async def test_the_channel_reports_at_once_on_a_change_and_says_bye_on_quit(
 
 
 @pytest.mark.asyncio
+async def test_extra_time_from_the_console_applies_from_the_next_question(
+    api: Api, people: dict[str, Actor], tmp_path: Path
+) -> None:
+    settings = api.server.settings
+    credential = enroll_kiosk(settings, "seat-9", "leeds")
+    assign_center(settings, people["proctor"].id, "leeds")
+    async with httpx.AsyncClient() as http:
+        flow = KioskFlow(KioskApi(http, api.url), CONFIG, tmp_path / "spool", SyntheticMic())
+        control = SeatControl(flow, control_url(api.url, "seat-9"), credential)
+        task = asyncio.create_task(control.run())
+        try:
+            await to_the_interview(flow, people)
+            first = flow.state.question
+            assert first is not None and first.rules is not None
+            assert (first.rules.think_seconds, first.rules.accommodation) == (30, None)
+            path = "/console/seats/seat-9/extra-time"
+            deadline = time.monotonic() + 5
+            while True:  # until the seat's report with its interview has arrived
+                granted = await asyncio.to_thread(
+                    api.request, "POST", path, people["proctor"], json={"accommodation": "x1.5"}
+                )
+                if granted.status_code == 200 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            assert granted.status_code == 200, granted.text
+            assert flow.state.question == first  # the question on screen keeps its countdown
+            await flow.advance()  # start answering
+            await flow.advance()  # finish: one take, kept
+            deadline = time.monotonic() + 10
+            while flow.state.question is None or flow.state.question.index == 0:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.05)
+            second = flow.state.question
+            assert second.rules is not None
+            assert (second.rules.think_seconds, second.rules.accommodation) == (45, "x1.5")
+        finally:
+            task.cancel()
+            flow.lock()
+
+
+@pytest.mark.asyncio
 async def test_a_refused_credential_is_said_and_tried_again_later(api: Api, tmp_path: Path) -> None:
     async with httpx.AsyncClient() as http:
         flow = KioskFlow(KioskApi(http, api.url), CONFIG, tmp_path / "spool", SyntheticMic())

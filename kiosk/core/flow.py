@@ -72,6 +72,8 @@ MIC_CHECK_SECONDS = 5.0
 SAMPLE_RATE = 16000  # what the microphone captures and the interview records
 # How long starting or resuming waits for the stream's `ready` before giving up.
 READY_TIMEOUT_SECONDS = 15.0
+# How long ending a session from the console may take before the seat locks regardless.
+ENDING_SECONDS = 15.0
 # The backend's role types (resources/role_mappings.toml) offered for practice.
 PRACTICE_ROLES = [
     "python", "javascript", "typescript", "react", "nodejs", "java", "go", "rust", "php",
@@ -987,10 +989,13 @@ class KioskFlow:
             logger.info("session_ended_by_proctor", screen=str(screen))
             if self.streamer is not None:
                 try:
-                    await self._end_interview(epoch)
-                except KioskError as exc:
+                    # Bounded: an unreachable backend must not keep the seat (and the
+                    # proctor's console) waiting; the console waits 20 s for the answer.
+                    async with asyncio.timeout(ENDING_SECONDS):
+                        await self._end_interview(epoch)
+                except (KioskError, TimeoutError) as exc:
                     # Lock regardless: the spool keeps what the server has not acknowledged.
-                    logger.warning("ended_interview_not_completed", error=str(exc))
+                    logger.warning("ended_interview_not_completed", error=repr(exc))
             self.lock()
 
     def lock_for_proctor(self) -> None:

@@ -324,6 +324,40 @@ def _audit(api: Api, action: str) -> list[dict[str, Any]]:
         return list(pool.submit(asyncio.run, read()).result())
 
 
+# --- extra time ------------------------------------------------------------------------------
+
+
+def test_extra_time_is_granted_to_the_interview_on_the_seat(
+    shared_api: Api, shared_world: World, room: dict[str, Any]
+) -> None:
+    interview = shared_api.request(
+        "POST", "/api/v1/interviews/plan", shared_world.owner, json={"role_type": "go"}
+    ).json()["interview_id"]
+    stub = SeatStub(shared_api.server.ws_url, "n-3", room["credentials"]["n-3"])
+    try:
+        stub.send(report("locked"))
+        _wait_for(lambda: _seat_json(shared_api, room["north"], "n-3")["state"] == "locked")
+        none = shared_api.request("POST", "/console/seats/n-3/extra-time", room["north"],
+                                  json={"accommodation": "x2"})  # fmt: skip
+        assert none.status_code == 409
+        assert none.json() == {"detail": "n-3 has no interview under way"}
+        stub.send(report("thinking", interview_id=interview))
+        _wait_for(lambda: _seat_json(shared_api, room["north"], "n-3")["interview_id"] == interview)
+        granted = shared_api.request("POST", "/console/seats/n-3/extra-time", room["north"],
+                                     json={"accommodation": "x1.5"})  # fmt: skip
+        assert granted.status_code == 200, granted.text
+        bad = shared_api.request("POST", "/console/seats/n-3/extra-time", room["north"],
+                                 json={"accommodation": "x9"})  # fmt: skip
+        assert bad.status_code == 422
+    finally:
+        stub.close()
+    record = shared_api.request("GET", f"/api/v1/interviews/{interview}", shared_world.admin)
+    assert record.json()["accommodation"] == "x1.5"
+    assert record.json()["accommodation_granted_by"] == str(room["north"].id)
+    assert any(e["details"]["accommodation"] == "x1.5" and e["details"]["interview_id"] == interview
+               for e in _audit(shared_api, "extra_time_granted"))  # fmt: skip
+
+
 # --- incidents -------------------------------------------------------------------------------
 
 
@@ -388,6 +422,8 @@ CONSOLE_ROUTES: list[tuple[str, str, Any, int]] = [
     ("POST", "/console/seats/n-1/resume", None, 200),
     ("POST", "/console/seats/n-1/message", {"text": "Matrix"}, 200),
     ("POST", "/console/seats/n-1/end", None, 200),
+    # The stand-in seat reports an interview id that does not exist: allowed callers get 409.
+    ("POST", "/console/seats/n-1/extra-time", {"accommodation": "x1.5"}, 409),
     ("POST", "/console/seats/n-1/lock", None, 200),
     ("POST", "/console/room/pause", {"reason": "Matrix"}, 200),
     ("POST", "/console/incidents", {"kiosk_id": "n-1", "category": "noise", "note": "Matrix"}, 200),
@@ -421,6 +457,8 @@ def test_console_route_answers_each_caller(
     expected = {"anonymous": 401, "proctor": allowed, "admin": allowed}.get(caller, 403)
     if caller == "other room's proctor" and allowed == 404:
         expected = 404
+    if expected == 409 and caller not in ("proctor", "admin"):
+        expected = 403
     # Room-wide routes name the room: a proctor asking for another room's is refused.
     params = {"center": "north"} if path in ("/console/events", "/console/room/pause",
                                              "/console/incidents.csv") else {}  # fmt: skip

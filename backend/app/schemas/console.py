@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from backend.app.models.enums import Accommodation
 from backend.app.schemas.base import RequestModel
 
 
@@ -13,6 +14,10 @@ class PauseRequest(RequestModel):
 
 class MessageRequest(RequestModel):
     text: str = Field(min_length=1, max_length=500)
+
+
+class ExtraTimeRequest(RequestModel):
+    accommodation: Accommodation
 
 
 class EmptyRequest(RequestModel):

@@ -7,15 +7,17 @@ functions, and each action is audited with who, what, which seat and interview.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import uuid
 from dataclasses import dataclass
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.app.core.errors import BadRequest, Forbidden, NotFound
-from backend.app.models import TestCenter
-from backend.app.models.enums import Role
+from backend.app.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from backend.app.models import Interview, TestCenter
+from backend.app.models.enums import Accommodation, InterviewStatus, Role
 from backend.app.repositories import audit
 from backend.app.services import kiosks, messages
 from backend.app.services.auth import Principal
@@ -30,6 +32,7 @@ from backend.app.services.room.seats import Alert, Seat
 logger = structlog.get_logger(__name__)
 
 MAX_REASON = 200
+OPEN_STATUSES = (InterviewStatus.SCHEDULED.value, InterviewStatus.IN_PROGRESS.value)
 MAX_MESSAGE = 200
 
 
@@ -138,6 +141,32 @@ async def end_seat(session: AsyncSession, hub: RoomHub, room: Room, kiosk_id: st
     )  # fmt: skip
     await session.commit()
     return command_id
+
+
+async def grant_extra_time(
+    session: AsyncSession, hub: RoomHub, room: Room, kiosk_id: str, extra: Accommodation
+) -> uuid.UUID:
+    """Extra time for the interview on this seat (as granted at launch), from the next
+    question asked: the question under way keeps the limits its countdown shows. The grant
+    replaces any earlier one; who granted it is recorded with the interview."""
+    seat = seat_in(hub, room, kiosk_id)
+    interview_id = _interview(seat)
+    interview = None
+    if interview_id is not None:
+        with contextlib.suppress(ValueError):
+            interview = await session.get(Interview, uuid.UUID(interview_id))
+    if interview is None or interview.status not in OPEN_STATUSES:
+        raise Conflict(messages.no_interview_at(kiosk_id))
+    previous = interview.accommodation
+    interview.accommodation = extra.value
+    interview.accommodation_granted_by = room.viewer.id
+    audit.record(
+        session, room.viewer.id, "extra_time_granted", "kiosk", seat.kiosk_id,
+        test_center=room.id, interview_id=interview_id, accommodation=extra.value,
+        previous=previous,
+    )  # fmt: skip
+    await session.commit()
+    return interview.id
 
 
 async def lock_seat(session: AsyncSession, hub: RoomHub, room: Room, kiosk_id: str) -> str:

@@ -55,3 +55,7 @@ def alert_not_found(alert_id: str) -> str:
 
 def test_center_not_found(center: str) -> str:
     return f"No test center {center}"
+
+
+def no_interview_at(kiosk_id: str) -> str:
+    return f"{kiosk_id} has no interview under way"

@@ -18,7 +18,12 @@ from backend.app.api.deps import SessionDep, SettingsDep
 from backend.app.core import security
 from backend.app.core.errors import DomainError, Forbidden, NotFound
 from backend.app.schemas.auth import LoginRequest
-from backend.app.schemas.console import EmptyRequest, MessageRequest, PauseRequest
+from backend.app.schemas.console import (
+    EmptyRequest,
+    ExtraTimeRequest,
+    MessageRequest,
+    PauseRequest,
+)
 from backend.app.schemas.incidents import IncidentCreate, IncidentRead
 from backend.app.services import auth, console, incidents, messages
 from backend.app.services.auth import Principal
@@ -201,6 +206,18 @@ async def end_seat(
     room = await _room_of_seat(request, session, caller.principal, kiosk_id)
     command = await console.end_seat(session, _hub(request), room, kiosk_id)
     return {"command_id": command, "kiosk_id": kiosk_id}
+
+
+@router.post("/seats/{kiosk_id}/extra-time")
+async def grant_extra_time(
+    request: Request, session: SessionDep, caller: ChangingCaller, kiosk_id: str,
+    body: ExtraTimeRequest,
+) -> dict[str, str]:  # fmt: skip
+    room = await _room_of_seat(request, session, caller.principal, kiosk_id)
+    interview = await console.grant_extra_time(
+        session, _hub(request), room, kiosk_id, body.accommodation
+    )
+    return {"interview_id": str(interview), "accommodation": body.accommodation.value}
 
 
 @router.post("/seats/{kiosk_id}/lock")

@@ -85,10 +85,14 @@ class _Channel:
         self.closed = False
 
     async def send(self, text: str) -> None:
+        """Raises RuntimeError when the channel is closed, however the server found out."""
         async with self._send_lock:
             if self.closed:
                 raise RuntimeError("channel closed")
-            await self.websocket.send_text(text)
+            try:
+                await self.websocket.send_text(text)
+            except (WebSocketDisconnect, OSError, RuntimeError) as exc:
+                raise RuntimeError("channel closed") from exc
 
     async def close(self, code: int, reason: str) -> None:
         async with self._send_lock:

@@ -124,12 +124,13 @@
       pause: button("pause", "Pause"),
       resume: button("resume", "Resume"),
       message: button("message", "Message"),
+      extra: button("extra", "Extra time"),
       end: button("end", "End"),
       lock: button("lock", "Lock"),
       incident: button("incident", "Incident"),
     };
-    cells.actions.append(parts.pause, parts.resume, parts.end, parts.lock, parts.message,
-      parts.incident);
+    cells.actions.append(parts.pause, parts.resume, parts.extra, parts.end, parts.lock,
+      parts.message, parts.incident);
     rows.set(id, parts);
     return parts;
   }
@@ -216,6 +217,7 @@
     p.pause.hidden = !PAUSABLE.has(state);
     p.resume.hidden = state !== "paused";
     p.end.hidden = !(PAUSABLE.has(state) || state === "paused");
+    p.extra.hidden = p.end.hidden;
     // Lock is for a seat left without a session: a proctor's sign-in left open, or done.
     p.lock.hidden = !(state === "launching" || state === "done");
     // A focused button that just disappeared would drop focus to <body>; hand it to its twin.
@@ -571,6 +573,11 @@
     say(`Ending the session at ${id}…`);
     if (await post(seatUrl(id, "end"), {})) say(`Session at ${id} ended; the seat is locked`);
   }
+  async function grantExtraTime(id, accommodation, label) {
+    if (await post(seatUrl(id, "extra-time"), { accommodation })) {
+      say(`${label} granted at ${id}, from the next question`);
+    }
+  }
   async function lockSeat(id) {
     if (await post(seatUrl(id, "lock"), {})) say(`${id} locked`);
   }
@@ -673,6 +680,22 @@
     $("#confirm-yes").focus();
   }
 
+  const extraDialog = $("#extra-dialog");
+  extraDialog.querySelector("[data-close]").addEventListener("click", () => extraDialog.close());
+  extraDialog.querySelector("form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    extraDialog.close();
+    const choice = $("#extra-choice");
+    grantExtraTime(extraDialog.dataset.kiosk, choice.value,
+      choice.options[choice.selectedIndex].textContent);
+  });
+  function openExtra(id) {
+    extraDialog.dataset.kiosk = id;
+    $("#extra-title").textContent = `Extra time at ${id}`;
+    extraDialog.showModal();
+    $("#extra-choice").focus();
+  }
+
   function openIncident(id) {
     incidentDialog.dataset.kiosk = id;
     $("#incident-title").textContent = `Incident at ${id}`;
@@ -715,6 +738,8 @@
       openPause(() => preparePause(id));
     } else if (b.dataset.action === "resume") {
       resumeSeat(id);
+    } else if (b.dataset.action === "extra") {
+      openExtra(id);
     } else if (b.dataset.action === "end") {
       openEnd(id);
     } else if (b.dataset.action === "lock") {
