@@ -84,6 +84,11 @@ class SeatControl:
                 # ValueError: a message that is not JSON; the link is dropped and made again.
                 self.last_error = type(exc).__name__
                 logger.info("control_dropped", error=type(exc).__name__)
+            except Exception as exc:
+                # A bug here must never end the channel for good (the seat would show missing
+                # until the kiosk restarts): logged with its traceback, and tried again.
+                self.last_error = type(exc).__name__
+                logger.exception("control_error")
             finally:
                 if self.connected:  # that link worked: the next attempt is a quick one
                     delay = FIRST_RETRY_SECONDS
@@ -119,6 +124,8 @@ class SeatControl:
             try:
                 async for raw in websocket:
                     message = json.loads(raw)
+                    if not isinstance(message, dict):
+                        raise ValueError("not a JSON object")
                     if message.get("type") == "command":
                         # Applied in order, one at a time, on this loop.
                         reply = await self._apply(message)
@@ -152,6 +159,10 @@ class SeatControl:
         except KioskError as exc:
             reply = {"type": "ack", "id": command_id, "ok": False,
                      "detail": f"{self._flow.kiosk_id}: {exc}"}  # fmt: skip
+        except Exception:
+            logger.exception("proctor_command_failed", action=action)
+            reply = {"type": "ack", "id": command_id, "ok": False,
+                     "detail": f"{self._flow.kiosk_id}: the kiosk could not do that"}  # fmt: skip
         logger.info("proctor_command", action=action, ok=reply["ok"])
         self._replies[command_id] = reply
         while len(self._replies) > REMEMBERED_COMMANDS:
@@ -174,7 +185,7 @@ class SeatControl:
         elif action == "resume":
             flow.resume_for_proctor()
         elif action == "message":
-            flow.desk.show(str(command.get("text") or ""))
+            flow.show_proctor_message(str(command.get("text") or ""))
         elif action == "ack_alert":
             flow.desk.acknowledged(str(command.get("alert_id") or ""))
         else:

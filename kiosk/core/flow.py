@@ -122,6 +122,8 @@ STREAM_FAILED = "The interview cannot continue at this seat. Call the proctor."
 ALREADY_COMPLETE = "That interview is already complete."
 NO_SESSION_TO_PAUSE = "There is no session at this seat to pause."
 NO_SESSION_TO_END = "There is no session at this seat to end."
+NO_SESSION_TO_RESUME = "There is no session at this seat to resume."
+NO_ONE_TO_MESSAGE = "No candidate is at this seat to read a message."
 SESSION_UNDER_WAY = "A candidate's session is under way here: end it instead of locking."
 
 
@@ -415,6 +417,7 @@ class KioskFlow:
         self.state.resumable = []
         self._session = session
         self.state.candidate = session.candidate
+        self.desk.clear()  # nothing of an earlier session's calls or messages carries over
 
     async def resume(self, item: Resumable) -> None:
         """Continue an interview a crash interrupted: a new session for the same candidate,
@@ -970,7 +973,7 @@ class KioskFlow:
         if self.state.screen is not Screen.PAUSED:
             if self.state.screen in CANDIDATE_SCREENS:
                 return
-            raise WrongScreen(NO_SESSION_TO_PAUSE)
+            raise WrongScreen(NO_SESSION_TO_RESUME)
         with self._action(Screen.PAUSED):
             self._unpause()
 
@@ -987,16 +990,17 @@ class KioskFlow:
             raise WrongScreen(NO_SESSION_TO_END)
         with self._action(screen) as epoch:
             logger.info("session_ended_by_proctor", screen=str(screen))
-            if self.streamer is not None:
-                try:
+            try:
+                if self.streamer is not None:
                     # Bounded: an unreachable backend must not keep the seat (and the
                     # proctor's console) waiting; the console waits 20 s for the answer.
                     async with asyncio.timeout(ENDING_SECONDS):
                         await self._end_interview(epoch)
-                except (KioskError, TimeoutError) as exc:
-                    # Lock regardless: the spool keeps what the server has not acknowledged.
-                    logger.warning("ended_interview_not_completed", error=repr(exc))
-            self.lock()
+            except (KioskError, TimeoutError) as exc:
+                # Locked regardless: the spool keeps what the server has not acknowledged.
+                logger.warning("ended_interview_not_completed", error=repr(exc))
+            finally:
+                self.lock()
 
     def lock_for_proctor(self) -> None:
         """The proctor locks a seat left without a candidate session (a proctor's sign-in
@@ -1004,6 +1008,13 @@ class KioskFlow:
         if self.state.screen in SESSION_SCREENS:
             raise WrongScreen(SESSION_UNDER_WAY)
         self.lock()
+
+    def show_proctor_message(self, text: str) -> None:
+        """A message from the proctor, for the candidate at this seat (none: refused, so it
+        can never be left for the next candidate)."""
+        if self.state.screen not in SESSION_SCREENS:
+            raise WrongScreen(NO_ONE_TO_MESSAGE)
+        self.desk.show(text)
 
     def call_proctor(self) -> None:
         """The candidate asks for the proctor ("Call the proctor")."""

@@ -327,12 +327,41 @@ def _audit(api: Api, action: str) -> list[dict[str, Any]]:
 # --- extra time ------------------------------------------------------------------------------
 
 
+def _interview_at(api: Api, world: World, kiosk_id: str) -> str:
+    """An interview the owner plans in a session a proctor launched at ``kiosk_id``."""
+    launched = api.request(
+        "POST", "/api/v1/proctor/sessions", world.proctor,
+        json={"candidate_email": world.owner.email, "kiosk_id": kiosk_id},
+    ).json()  # fmt: skip
+    planned = api.request("POST", "/api/v1/interviews/plan", launched["session_token"],
+                          json={"role_type": "go"})  # fmt: skip
+    return str(planned.json()["interview_id"])
+
+
+def test_a_seat_cannot_claim_another_seats_interview(
+    shared_api: Api, shared_world: World, room: dict[str, Any]
+) -> None:
+    elsewhere = _interview_at(shared_api, shared_world, "s-1")  # launched at another seat
+    stub = SeatStub(shared_api.server.ws_url, "n-3", room["credentials"]["n-3"])
+    try:
+        stub.send(report("answering", interview_id=elsewhere))
+        _wait_for(lambda: _seat_json(shared_api, room["north"], "n-3")["interview_id"] == elsewhere)
+        granted = shared_api.request("POST", "/console/seats/n-3/extra-time", room["north"],
+                                     json={"accommodation": "x2"})  # fmt: skip
+        assert granted.status_code == 409
+        filed = shared_api.request("POST", "/console/incidents", room["north"],
+                                   json={"kiosk_id": "n-3", "category": "other"})  # fmt: skip
+        assert filed.status_code == 200 and filed.json()["interview_id"] is None
+    finally:
+        stub.close()
+    record = shared_api.request("GET", f"/api/v1/interviews/{elsewhere}", shared_world.admin)
+    assert record.json()["accommodation"] is None
+
+
 def test_extra_time_is_granted_to_the_interview_on_the_seat(
     shared_api: Api, shared_world: World, room: dict[str, Any]
 ) -> None:
-    interview = shared_api.request(
-        "POST", "/api/v1/interviews/plan", shared_world.owner, json={"role_type": "go"}
-    ).json()["interview_id"]
+    interview = _interview_at(shared_api, shared_world, "n-3")
     stub = SeatStub(shared_api.server.ws_url, "n-3", room["credentials"]["n-3"])
     try:
         stub.send(report("locked"))
@@ -349,6 +378,13 @@ def test_extra_time_is_granted_to_the_interview_on_the_seat(
         bad = shared_api.request("POST", "/console/seats/n-3/extra-time", room["north"],
                                  json={"accommodation": "x9"})  # fmt: skip
         assert bad.status_code == 422
+        shorter = shared_api.request("POST", "/console/seats/n-3/extra-time", room["north"],
+                                     json={"accommodation": "x1.25"})  # fmt: skip
+        assert shorter.status_code == 409
+        assert shorter.json() == {
+            "detail": "x1.25 would shorten the x1.5 already granted: "
+            "extra time can only grow during an interview"
+        }
     finally:
         stub.close()
     record = shared_api.request("GET", f"/api/v1/interviews/{interview}", shared_world.admin)
@@ -364,9 +400,7 @@ def test_extra_time_is_granted_to_the_interview_on_the_seat(
 def test_an_incident_is_filed_for_the_seat_and_its_interview_and_exported(
     shared_api: Api, shared_world: World, room: dict[str, Any]
 ) -> None:
-    interview = shared_api.request(
-        "POST", "/api/v1/interviews/plan", shared_world.owner, json={"role_type": "go"}
-    ).json()["interview_id"]
+    interview = _interview_at(shared_api, shared_world, "n-3")
     stub = SeatStub(shared_api.server.ws_url, "n-3", room["credentials"]["n-3"])
     try:
         stub.send(report("answering", interview_id=interview))
@@ -391,6 +425,9 @@ def test_an_incident_is_filed_for_the_seat_and_its_interview_and_exported(
                                 shared_world.admin)  # fmt: skip
     assert [i["reference"] for i in listed.json()] == [incident["reference"]]
     assert listed.json()[0]["category"] == "late_arrival"
+    path = f"/api/v1/interviews/{interview}/incidents"
+    assert len(shared_api.request("GET", path, room["north"]).json()) == 1
+    assert shared_api.request("GET", path, room["south"]).json() == []  # another room's notes
     day = incident["reported_at"][:10]
     exported = shared_api.request("GET", "/console/incidents.csv", room["north"],
                                   params={"day": day})  # fmt: skip

@@ -7,7 +7,6 @@ functions, and each action is audited with who, what, which seat and interview.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from dataclasses import dataclass
 
@@ -143,26 +142,53 @@ async def end_seat(session: AsyncSession, hub: RoomHub, room: Room, kiosk_id: st
     return command_id
 
 
+async def interview_on_seat(session: AsyncSession, seat: Seat) -> Interview | None:
+    """The interview the seat reports, if it really is this seat's: launched at this kiosk.
+    A report is the kiosk's word; the database has the last say."""
+    reported = _interview(seat)
+    if reported is None:
+        return None
+    try:
+        interview = await session.get(Interview, uuid.UUID(reported))
+    except ValueError:
+        return None
+    return interview if interview is not None and interview.kiosk_id == seat.kiosk_id else None
+
+
+def _factor(accommodation: str | None) -> float:
+    """How much time an accommodation gives (no limit at all: the most)."""
+    if accommodation is None:
+        return 1.0
+    multiplier = Accommodation(accommodation).multiplier
+    return float("inf") if multiplier is None else multiplier
+
+
 async def grant_extra_time(
     session: AsyncSession, hub: RoomHub, room: Room, kiosk_id: str, extra: Accommodation
 ) -> uuid.UUID:
-    """Extra time for the interview on this seat (as granted at launch), from the next
-    question asked: the question under way keeps the limits its countdown shows. The grant
-    replaces any earlier one; who granted it is recorded with the interview."""
+    """Extra time for the interview on this seat, as if granted at launch; it replaces any
+    earlier grant, and who granted it is recorded with the interview.
+
+    It only ever grows: the server applies it to the question under way too, while the
+    seat's countdown keeps the limits it was given until the next question (or a
+    reconnect), so a grant that shortened them could end an answer the screen still shows
+    time for.
+
+    Raises:
+        Conflict: no interview of this seat is under way, or the grant would shorten.
+    """
     seat = seat_in(hub, room, kiosk_id)
-    interview_id = _interview(seat)
-    interview = None
-    if interview_id is not None:
-        with contextlib.suppress(ValueError):
-            interview = await session.get(Interview, uuid.UUID(interview_id))
+    interview = await interview_on_seat(session, seat)
     if interview is None or interview.status not in OPEN_STATUSES:
         raise Conflict(messages.no_interview_at(kiosk_id))
     previous = interview.accommodation
+    if _factor(extra.value) < _factor(previous):
+        raise Conflict(messages.extra_time_shrinks(extra.value, str(previous)))
     interview.accommodation = extra.value
     interview.accommodation_granted_by = room.viewer.id
     audit.record(
         session, room.viewer.id, "extra_time_granted", "kiosk", seat.kiosk_id,
-        test_center=room.id, interview_id=interview_id, accommodation=extra.value,
+        test_center=room.id, interview_id=str(interview.id), accommodation=extra.value,
         previous=previous,
     )  # fmt: skip
     await session.commit()

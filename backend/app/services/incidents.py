@@ -19,7 +19,7 @@ from backend.app.repositories import audit
 from backend.app.schemas.incidents import IncidentCreate, IncidentRead
 from backend.app.services import messages
 from backend.app.services.auth import Principal
-from backend.app.services.console import Room, seat_in
+from backend.app.services.console import Room, interview_on_seat, seat_in
 from backend.app.services.interviews import get_for
 from backend.app.services.room.hub import RoomHub
 
@@ -38,11 +38,12 @@ async def report(
 ) -> IncidentRead:
     """File an incident about a seat of the room; the interview on it now goes with it."""
     seat = seat_in(hub, room, body.kiosk_id)
-    interview = seat.report.interview_id if seat.report is not None else None
+    on_seat = await interview_on_seat(session, seat)
+    interview = str(on_seat.id) if on_seat is not None else None
     for _attempt in range(5):  # 32^5 references: a clash is rare, and retried
         incident = Incident(
             reference=_reference(), test_center_id=room.id, kiosk_id=seat.kiosk_id,
-            interview_id=uuid.UUID(interview) if interview else None,
+            interview_id=on_seat.id if on_seat is not None else None,
             category=body.category.value, note=body.note.strip(),
             reported_by=room.viewer.id, reported_at=datetime.now(UTC),
         )  # fmt: skip
@@ -64,15 +65,15 @@ async def report(
 async def of_interview(
     session: AsyncSession, principal: Principal, interview_id: uuid.UUID
 ) -> list[IncidentRead]:
-    """An interview's incidents, oldest first: for staff (a candidate's own included: the
-    notes are the proctors', not the candidate's to read)."""
+    """An interview's incidents, oldest first: for admins, and for proctors those of their
+    own test center (never the candidate: the notes are the proctors')."""
     if not principal.is_staff:
         raise Forbidden(messages.STAFF_ONLY)
     await get_for(session, principal, interview_id)  # 404 for an unknown interview
-    rows = await session.scalars(
-        select(Incident).where(Incident.interview_id == interview_id)
-        .order_by(Incident.reported_at)
-    )  # fmt: skip
+    statement = select(Incident).where(Incident.interview_id == interview_id)
+    if not principal.is_admin:
+        statement = statement.where(Incident.test_center_id == principal.user.test_center_id)
+    rows = await session.scalars(statement.order_by(Incident.reported_at))
     return [IncidentRead.model_validate(row) for row in rows]
 
 

@@ -59,3 +59,10 @@ def test_center_not_found(center: str) -> str:
 
 def no_interview_at(kiosk_id: str) -> str:
     return f"{kiosk_id} has no interview under way"
+
+
+def extra_time_shrinks(new: str, granted: str) -> str:
+    return (
+        f"{new} would shorten the {granted} already granted: extra time can only grow "
+        "during an interview"
+    )

@@ -16,6 +16,7 @@ import structlog
 from fastapi import APIRouter, WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backend import __version__
@@ -23,7 +24,7 @@ from backend.app.core.errors import DomainError
 from backend.app.services import console
 from backend.app.services.kiosks import authenticate_kiosk
 from backend.app.services.room.hub import RoomHub
-from backend.app.services.room.seats import REPORT_SECONDS, Seat, SeatReport
+from backend.app.services.room.seats import REPORT_SECONDS, Alert, Seat, SeatReport
 from backend.app.services.streaming.protocol import (
     CLOSE_NORMAL,
     CLOSE_POLICY,
@@ -144,8 +145,7 @@ class _Channel:
                     for alert_id in unheard:  # the first ack_alert was lost: say it again
                         await hub.tell(seat, "ack_alert", alert_id=alert_id)
                     if raised:
-                        async with app.state.sessionmaker() as session:
-                            await console.alerts_raised(session, seat, raised)
+                        await _audit_alerts(app, seat, raised)
                 elif kind == "ack" and isinstance(message.get("id"), str):
                     hub.acknowledged(seat.kiosk_id, message["id"], message)
                 elif kind == "bye":
@@ -161,6 +161,17 @@ class _Channel:
             await self.close(refused.code, refused.reason[:120])
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass  # the kiosk went away; the watchdog shows it missing if it stays away
+
+
+async def _audit_alerts(app: Any, seat: Seat, raised: list[Alert]) -> None:
+    """Audit raised alerts; a database that cannot write now (SQLite busy) must not tear
+    the channel down: the alert is already on every console, and the failure is logged."""
+    try:
+        async with app.state.sessionmaker() as session:
+            await console.alerts_raised(session, seat, raised)
+    except SQLAlchemyError:
+        logger.exception("alert_audit_failed", kiosk_id=seat.kiosk_id,
+                         alerts=[alert.id for alert in raised])  # fmt: skip
 
 
 def _first_problem(exc: ValidationError) -> str:

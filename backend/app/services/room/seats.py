@@ -48,7 +48,9 @@ class SeatReport(BaseModel):
     sent_at: float = Field(ge=0)  # epoch milliseconds, the kiosk's clock
     candidate: str | None = Field(default=None, max_length=200)
     posting: str | None = Field(default=None, max_length=200)
-    interview_id: str | None = Field(default=None, max_length=64)
+    interview_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-fA-F-]{32,36}$", description="a UUID"
+    )
     question_index: int | None = Field(default=None, ge=0, le=1000)
     question_total: int | None = Field(default=None, ge=0, le=1000)
     seconds_left: float | None = Field(default=None, ge=0, le=86400)

@@ -207,22 +207,27 @@
     cells.reconnects.textContent = isNum(seat.reconnects) ? String(seat.reconnects) : "0";
     renderLastSeen(p, seat);
 
-    setButtons(p, state);
+    setButtons(p, seat);
     tr.hidden = !matchesFilter(seat);
   }
 
   /** Show the buttons this state offers; keep keyboard focus on the seat when its button goes. */
-  function setButtons(p, state) {
+  function setButtons(p, seat) {
     const focused = document.activeElement;
-    p.pause.hidden = !PAUSABLE.has(state);
+    const state = seat.state;
+    // A candidate is at the seat: on the check or in the interview, or choosing (reported as
+    // launching, with the candidate's name).
+    const session = PAUSABLE.has(state) || (state === "launching" && !!seat.candidate);
+    p.pause.hidden = !session;
     p.resume.hidden = state !== "paused";
-    p.end.hidden = !(PAUSABLE.has(state) || state === "paused");
-    p.extra.hidden = p.end.hidden;
+    p.end.hidden = !(session || state === "paused");
+    p.extra.hidden = p.end.hidden || !seat.interview_id; // extra time needs an interview
     // Lock is for a seat left without a session: a proctor's sign-in left open, or done.
-    p.lock.hidden = !(state === "launching" || state === "done");
+    p.lock.hidden = !((state === "launching" && !seat.candidate) || state === "done");
+    p.message.hidden = !(session || state === "paused");
     // A focused button that just disappeared would drop focus to <body>; hand it to its twin.
-    if (focused === p.pause && p.pause.hidden) (p.resume.hidden ? p.message : p.resume).focus();
-    if (focused === p.resume && p.resume.hidden) (p.pause.hidden ? p.message : p.pause).focus();
+    if (focused === p.pause && p.pause.hidden) (p.resume.hidden ? p.incident : p.resume).focus();
+    if (focused === p.resume && p.resume.hidden) (p.pause.hidden ? p.incident : p.pause).focus();
   }
 
   function renderLastSeen(p, seat) {
