@@ -103,10 +103,10 @@ def _clean(text: str, limit: int, what: str) -> str:
 async def _audited(
     session: AsyncSession, room: Room, seat: Seat, action: str, **details: object
 ) -> None:
-    audit.record(
-        session, room.viewer.id, action, "kiosk", seat.kiosk_id,
-        test_center=room.id, interview_id=_interview(seat), **details,
-    )  # fmt: skip
+    # The interview the seat reports now, unless the caller knows better (taken before a
+    # command that ends it, or checked against the database).
+    details = {"test_center": room.id, "interview_id": _interview(seat), **details}
+    audit.record(session, room.viewer.id, action, "kiosk", seat.kiosk_id, **details)
     await session.commit()
 
 
@@ -134,11 +134,8 @@ async def end_seat(session: AsyncSession, hub: RoomHub, room: Room, kiosk_id: st
     seat = seat_in(hub, room, kiosk_id)
     interview = _interview(seat)
     command_id = await hub.command(seat, "end", patience=END_TIMEOUT_SECONDS)
-    audit.record(
-        session, room.viewer.id, "seat_session_ended", "kiosk", seat.kiosk_id,
-        test_center=room.id, interview_id=interview, command_id=command_id,
-    )  # fmt: skip
-    await session.commit()
+    await _audited(session, room, seat, "seat_session_ended", interview_id=interview,
+                   command_id=command_id)  # fmt: skip
     return command_id
 
 
@@ -186,12 +183,8 @@ async def grant_extra_time(
         raise Conflict(messages.extra_time_shrinks(extra.value, str(previous)))
     interview.accommodation = extra.value
     interview.accommodation_granted_by = room.viewer.id
-    audit.record(
-        session, room.viewer.id, "extra_time_granted", "kiosk", seat.kiosk_id,
-        test_center=room.id, interview_id=str(interview.id), accommodation=extra.value,
-        previous=previous,
-    )  # fmt: skip
-    await session.commit()
+    await _audited(session, room, seat, "extra_time_granted", interview_id=str(interview.id),
+                   accommodation=extra.value, previous=previous)  # fmt: skip
     return interview.id
 
 

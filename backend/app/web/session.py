@@ -73,7 +73,7 @@ class StaffCaller:
         self.by_cookie = by_cookie
 
 
-async def _token(request: Request) -> tuple[str | None, bool]:
+def _token(request: Request) -> tuple[str | None, bool]:
     scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and bearer.strip():
         return bearer.strip(), False
@@ -81,7 +81,7 @@ async def _token(request: Request) -> tuple[str | None, bool]:
 
 
 async def get_caller(request: Request, session: SessionDep, settings: SettingsDep) -> StaffCaller:
-    token, by_cookie = await _token(request)
+    token, by_cookie = _token(request)
     principal = await authenticate(session, settings, token)
     return StaffCaller(principal, by_cookie)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket
-from fastapi.responses import JSONResponse
 from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from backend.app.api.ws.handshake import bearer, refuse
 from backend.app.core.errors import DomainError, NotFound
 from backend.app.services import messages
 from backend.app.services.auth import authenticate
@@ -41,11 +41,6 @@ router = APIRouter()
 logger = structlog.get_logger(__name__)
 
 
-def _bearer(websocket: WebSocket) -> str | None:
-    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 @router.websocket("/ws/interviews/{interview_id}")
 async def interview_stream(websocket: WebSocket, interview_id: str) -> None:
     app = websocket.app
@@ -55,14 +50,10 @@ async def interview_stream(websocket: WebSocket, interview_id: str) -> None:
         except ValueError:
             raise NotFound(messages.interview_not_found(interview_id)) from None
         async with app.state.sessionmaker() as session:
-            principal = await authenticate(session, app.state.settings, _bearer(websocket))
+            principal = await authenticate(session, app.state.settings, bearer(websocket))
             await authorize_stream(session, principal, parsed_id)
     except DomainError as exc:
-        # Refused in the handshake: an HTTP answer, no socket opens.
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        await websocket.send_denial_response(
-            JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-        )
+        await refuse(websocket, exc)
         return
     await websocket.accept()
     connection = _Connection(websocket)

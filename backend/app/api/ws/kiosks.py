@@ -14,12 +14,12 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from backend import __version__
+from backend.app.api.ws.handshake import bearer, refuse
 from backend.app.core.errors import DomainError
 from backend.app.services import console
 from backend.app.services.kiosks import authenticate_kiosk
@@ -39,11 +39,6 @@ CONTROL_PROTOCOL = 1
 MAX_MESSAGE_BYTES = 16 * 1024
 
 
-def _bearer(websocket: WebSocket) -> str | None:
-    scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 class _Refused(Exception):
     def __init__(self, code: int, reason: str) -> None:
         super().__init__(reason)
@@ -55,12 +50,9 @@ async def kiosk_control(websocket: WebSocket, kiosk_id: str) -> None:
     app = websocket.app
     try:
         async with app.state.sessionmaker() as session:
-            kiosk = await authenticate_kiosk(session, kiosk_id, _bearer(websocket))
+            kiosk = await authenticate_kiosk(session, kiosk_id, bearer(websocket))
     except DomainError as exc:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
-        await websocket.send_denial_response(
-            JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
-        )
+        await refuse(websocket, exc)
         return
     await websocket.accept()
     channel = _Channel(websocket)
