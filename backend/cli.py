@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     create_user.add_argument(
         "--password", help="the password (default: read from the IK_NEW_PASSWORD variable)"
     )
-    create_user.add_argument("--role", required=True, choices=["candidate", "proctor", "admin"])
+    create_user.add_argument(
+        "--role", required=True, choices=["candidate", "proctor", "reviewer", "admin"]
+    )
     create_user.add_argument("--name", default="", help="full name (default: the e-mail)")
     create_user.add_argument(
         "--test-center", help="the test center whose room a proctor watches on /console"

@@ -25,6 +25,8 @@ from backend.app.services.catalog import Catalog
 from backend.app.services.question_speech import find_engine
 from backend.app.services.room.hub import RoomHub
 from backend.app.services.streaming.registry import StreamRegistry
+from backend.app.services.transcription.engine import find_model
+from backend.app.services.transcription.worker import TranscriptionWorker
 from backend.app.web import console as web_console
 
 
@@ -66,13 +68,18 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         settings.resolved_jwt_secret()
         # (Enrolled seats are read when a console opens the room, not here: a backend must
         # start, and say so on /health, before its database is migrated.)
-        watch = asyncio.create_task(app.state.room.watch())
+        background = [
+            asyncio.create_task(app.state.room.watch()),
+            asyncio.create_task(app.state.transcription.run()),
+        ]
         try:
             yield
         finally:
-            watch.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watch
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await engine.dispose()
 
     app = FastAPI(title="Interview Kiosk backend", version=__version__, lifespan=lifespan)
@@ -84,6 +91,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.streams = StreamRegistry()
     app.state.speech = find_engine(settings)
     app.state.room = RoomHub()
+    app.state.transcription = TranscriptionWorker(
+        app.state.sessionmaker, settings, find_model(settings)
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_exception_handler(DomainError, _domain_error_handler)
     app.add_exception_handler(OperationalError, _database_busy_handler)

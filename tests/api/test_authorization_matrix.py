@@ -1,8 +1,9 @@
 """Every route x every kind of caller gets the documented status.
 
 Callers: anonymous, the candidate who owns the subject, another candidate, the owner through a
-proctor-launched session token, a proctor, an admin. A route added to the app without a row
-here fails `test_every_route_is_in_the_matrix`.
+proctor-launched session token, a proctor, an admin, a reviewer (of the shared posting; the
+interview here is not completed, so not yet theirs to review). A route added to the app
+without a row here fails `test_every_route_is_in_the_matrix`.
 """
 
 from __future__ import annotations
@@ -13,20 +14,25 @@ from typing import Any
 import pytest
 
 from backend.app.main import create_app
+from backend.app.models.enums import Role
 from support.api import Actor, Api, World
 
-CALLERS = ["anonymous", "owner", "other", "owner_session", "proctor", "admin"]
+CALLERS = ["anonymous", "owner", "other", "owner_session", "proctor", "admin", "reviewer"]
 
 
-def row(anonymous: int, owner: int, other: int, session: int, proctor: int, admin: int) -> dict:
-    return dict(zip(CALLERS, [anonymous, owner, other, session, proctor, admin], strict=True))
+def row(
+    anonymous: int, owner: int, other: int, session: int, proctor: int, admin: int, reviewer: int
+) -> dict:
+    statuses = [anonymous, owner, other, session, proctor, admin, reviewer]
+    return dict(zip(CALLERS, statuses, strict=True))
 
 
-EVERYONE_SIGNED_IN = row(401, 200, 200, 200, 200, 200)
-ADMIN_WRITES = row(401, 403, 403, 403, 403, 201)
-STAFF_READS = row(401, 403, 403, 403, 200, 200)
-OWNER_OR_STAFF = row(401, 200, 403, 200, 200, 200)
-CANDIDATES_CREATE = row(401, 201, 201, 201, 403, 403)
+EVERYONE_SIGNED_IN = row(401, 200, 200, 200, 200, 200, 200)
+ADMIN_WRITES = row(401, 403, 403, 403, 403, 201, 403)
+ADMIN_ONLY = row(401, 403, 403, 403, 403, 200, 403)
+STAFF_READS = row(401, 403, 403, 403, 200, 200, 403)
+OWNER_OR_STAFF = row(401, 200, 403, 200, 200, 200, 403)
+CANDIDATES_CREATE = row(401, 201, 201, 201, 403, 403, 403)
 
 PREFLIGHT = {"noise_floor_dbfs": -62.0, "speech_level_dbfs": -21.5, "clipped_fraction": 0.0,
              "fit": True, "verdict": "The microphone is working well."}  # fmt: skip
@@ -34,14 +40,13 @@ PREFLIGHT = {"noise_floor_dbfs": -62.0, "speech_level_dbfs": -21.5, "clipped_fra
 # (method, path, json body, expected). {posting}, {owner_app}, {owner_interview} and
 # {fresh_posting:<caller>} are filled in from the shared world.
 MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
-    ("GET", "/health", None, row(200, 200, 200, 200, 200, 200)),
-    ("POST", "/api/v1/auth/register", "register", row(201, 201, 201, 201, 201, 201)),
-    ("POST", "/api/v1/auth/login", "login", row(200, 200, 200, 200, 200, 200)),
+    ("GET", "/health", None, row(200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/api/v1/auth/register", "register", row(201, 201, 201, 201, 201, 201, 201)),
+    ("POST", "/api/v1/auth/login", "login", row(200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/api/v1/auth/me", None, EVERYONE_SIGNED_IN),
     ("GET", "/api/v1/job-postings", None, EVERYONE_SIGNED_IN),
     ("POST", "/api/v1/job-postings", {"title": "T", "company": "C"}, ADMIN_WRITES),
-    ("PATCH", "/api/v1/job-postings/{posting}", {"experience_level": "senior"},
-     row(401, 403, 403, 403, 403, 200)),
+    ("PATCH", "/api/v1/job-postings/{posting}", {"experience_level": "senior"}, ADMIN_ONLY),
     ("POST", "/api/v1/applications", "apply", CANDIDATES_CREATE),
     ("GET", "/api/v1/applications", None, EVERYONE_SIGNED_IN),
     ("GET", "/api/v1/applications/{owner_app}", None, OWNER_OR_STAFF),
@@ -50,24 +55,29 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/v1/interviews/{owner_interview}/plan", None, OWNER_OR_STAFF),
     ("GET", "/api/interviews/{owner_interview}/plan", None, OWNER_OR_STAFF),
     ("POST", "/api/v1/interviews/start", {"application_id": "{owner_app}"},
-     row(401, 201, 403, 201, 403, 403)),
+     row(401, 201, 403, 201, 403, 403, 403)),
     ("GET", "/api/v1/interviews", None, EVERYONE_SIGNED_IN),
     ("GET", "/api/v1/interviews/{owner_interview}", None, OWNER_OR_STAFF),
     ("POST", "/api/v1/interviews/{owner_interview}/preflight", PREFLIGHT,
-     row(401, 200, 403, 200, 403, 403)),
+     row(401, 200, 403, 200, 403, 403, 403)),
     # Allowed callers get 404: this interview has streamed no audio (tests/stream covers 200).
     ("GET", "/api/v1/interviews/{owner_interview}/recording", None,
-     row(401, 404, 403, 404, 404, 404)),
+     row(401, 404, 403, 404, 404, 404, 403)),
     # Nor has it a kept answer (tests/api/test_interview_answers.py covers 200 and 206).
     ("GET", "/api/v1/interviews/{owner_interview}/questions/{index}/answer", None,
-     row(401, 404, 403, 404, 404, 404)),
+     row(401, 404, 403, 404, 404, 404, 403)),
     # Each question read aloud (espeak-ng renders it on the first request).
     ("GET", "/api/v1/interviews/{owner_interview}/questions/{index}/speech", None, OWNER_OR_STAFF),
     # Incidents proctors filed from the room console (tests/api/test_room_console.py files one).
     ("GET", "/api/v1/interviews/{owner_interview}/incidents", None, STAFF_READS),
+    # Transcripts: admins and the posting's reviewers, once the interview is completed
+    # (tests/api/test_transcripts.py covers a completed one).
+    ("GET", "/api/v1/interviews/{owner_interview}/transcripts", None, ADMIN_ONLY),
+    ("GET", "/api/v1/job-postings/{posting}/reviewers", None, ADMIN_ONLY),
+    ("PUT", "/api/v1/job-postings/{posting}/reviewers", {"reviewer_ids": []}, ADMIN_ONLY),
     ("GET", "/api/v1/proctor/candidates", None, STAFF_READS),
     ("POST", "/api/v1/proctor/sessions", {"candidate_email": "{owner_email}", "kiosk_id": "k1"},
-     row(401, 403, 403, 403, 201, 201)),
+     row(401, 403, 403, 403, 201, 201, 403)),
 ]  # fmt: skip
 
 
@@ -77,6 +87,12 @@ def callers(shared_api: Api, shared_world: World) -> dict[str, Actor | None]:
         "POST", "/api/v1/proctor/sessions", shared_world.proctor,
         json={"candidate_email": shared_world.owner.email, "kiosk_id": "matrix"},
     ).json()  # fmt: skip
+    reviewer = shared_api.make_user(Role.REVIEWER)
+    assigned = shared_api.request(
+        "PUT", f"/api/v1/job-postings/{shared_world.posting['id']}/reviewers", shared_world.admin,
+        json={"reviewer_ids": [str(reviewer.id)]},
+    )  # fmt: skip
+    assert assigned.status_code == 200, assigned.text
     session = Actor(
         shared_world.owner.id, shared_world.owner.email, shared_world.owner.password,
         "candidate", launch["session_token"],
@@ -88,6 +104,7 @@ def callers(shared_api: Api, shared_world: World) -> dict[str, Actor | None]:
         "owner_session": session,
         "proctor": shared_world.proctor,
         "admin": shared_world.admin,
+        "reviewer": reviewer,
     }
 
 

@@ -19,6 +19,7 @@ BODY_ROUTES = [
     ("POST", "/api/v1/auth/login", {"email": "a@example.com", "password": "whatever"}),
     ("POST", "/api/v1/job-postings", {"title": "T", "company": "C", "tech_stack": ["go"]}),
     ("PATCH", "/api/v1/job-postings/{posting}", {"title": "T2"}),
+    ("PUT", "/api/v1/job-postings/{posting}/reviewers", {"reviewer_ids": []}),
     ("POST", "/api/v1/applications", {"job_posting_id": "{posting}"}),
     ("POST", "/api/v1/interviews/plan", {"role_type": "go"}),
     ("POST", "/api/interviews/plan", {"role_type": "go"}),
@@ -114,6 +115,10 @@ BAD_PATHS = [
     "/api/v1/interviews?limit=-1",
     "/api/v1/interviews?kiosk_id=" + "k" * 5000,
     "/api/v1/proctor/candidates?limit=1000000000000000000000",
+    "/api/v1/interviews/not-a-uuid/transcripts",
+    "/api/v1/interviews/00000000-0000-0000-0000-000000000000/transcripts",
+    "/api/v1/job-postings/not-a-uuid/reviewers",
+    "/api/v1/job-postings/00000000-0000-0000-0000-000000000000/reviewers",
     "/api/v1/proctor/candidates?query=" + "%25_" * 2000,
 ]
 

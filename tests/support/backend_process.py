@@ -25,8 +25,11 @@ def free_port() -> int:
 class BackendProcess:
     """``python -m backend serve`` on a fixed port over one data directory (SQLite)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.data_dir = data_dir
+        self.env = env or {}
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = Settings(data_dir=data_dir)  # what support.api.Api needs of a server
@@ -35,7 +38,7 @@ class BackendProcess:
     def start(self) -> BackendProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend", "serve", "--port", str(self.port)],
-            env={**os.environ, "IK_DATA_DIR": str(self.data_dir)},
+            env={**os.environ, **self.env, "IK_DATA_DIR": str(self.data_dir)},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 30

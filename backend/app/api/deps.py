@@ -17,6 +17,7 @@ from backend.app.core.config import Settings
 from backend.app.services.auth import Principal, authenticate
 from backend.app.services.catalog import Catalog
 from backend.app.services.question_speech import SpeechEngine
+from backend.app.services.transcription.worker import TranscriptionWorker
 
 # auto_error=False: a missing token is our 401 with our message, not FastAPI's 403.
 _bearer = HTTPBearer(auto_error=False, description="A sign-in or proctor-launched session token")
@@ -47,8 +48,14 @@ def get_speech(request: Request) -> SpeechEngine | None:
     return speech
 
 
+def get_transcription(request: Request) -> TranscriptionWorker:
+    worker: TranscriptionWorker = request.app.state.transcription
+    return worker
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SpeechDep = Annotated[SpeechEngine | None, Depends(get_speech)]
+TranscriptionDep = Annotated[TranscriptionWorker, Depends(get_transcription)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]

@@ -48,19 +48,34 @@ class Settings(BaseSettings):
     # The Python that runs ``-m piper``. Unset: the backend's own, unless it is the frozen
     # bundle (which holds no Piper: GPL, so never shipped inside it).
     piper_python: Path | None = None
+    # Transcripts for reviewers (the ``stt`` extra): a faster-whisper (CTranslate2) model
+    # directory IT installs, such as faster-whisper "small". Unset: transcripts are off (the
+    # answers stay queued, and are transcribed once a model is set).
+    stt_model: Path | None = None
+    # Worker processes, each with one model and this many CPU threads; a job's attempts, the
+    # wait before a retry (doubled each time), and how long a claimed job is held by a worker
+    # that stops renewing it (a killed backend's jobs are taken up again after that).
+    stt_workers: int = Field(default=1, ge=1, le=8)
+    stt_cpu_threads: int = Field(default=2, ge=1, le=64)
+    stt_beam_size: int = Field(default=1, ge=1, le=10)
+    stt_language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    stt_max_attempts: int = Field(default=3, ge=1, le=20)
+    stt_retry_seconds: float = Field(default=30.0, ge=0)
+    stt_lease_seconds: float = Field(default=60.0, ge=1)
+    stt_poll_seconds: float = Field(default=2.0, gt=0)
 
     # Resolved once per Settings object: every authenticated request needs the secret, and a
     # file read on each would be blocking I/O on the server's loop. (``model_copy`` carries it
     # over, so a copy pointed at another data_dir must be a new Settings instead.)
     _jwt_secret: str | None = PrivateAttr(default=None)
 
-    @field_validator("piper_voice", "piper_python", mode="before")
+    @field_validator("piper_voice", "piper_python", "stt_model", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # ``IK_PIPER_VOICE=`` in an env file means "not set", not the current directory.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("piper_voice", "piper_python")
+    @field_validator("piper_voice", "piper_python", "stt_model")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         # The service's working directory is nobody's choice: a relative path would name

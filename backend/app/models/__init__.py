@@ -5,6 +5,7 @@ from backend.app.models.audit import AuditEntry
 from backend.app.models.base import Base
 from backend.app.models.interviews import AnswerTake, Interview, PlannedQuestion
 from backend.app.models.jobs import Application, JobPosting
+from backend.app.models.reviews import PostingReviewer, Transcript
 from backend.app.models.rooms import Incident, Kiosk, TestCenter
 
 __all__ = [
@@ -18,7 +19,9 @@ __all__ = [
     "Kiosk",
     "LoginFailure",
     "PlannedQuestion",
+    "PostingReviewer",
     "Resume",
     "TestCenter",
+    "Transcript",
     "User",
 ]

@@ -9,6 +9,8 @@ class Role(StrEnum):
     CANDIDATE = "candidate"
     PROCTOR = "proctor"
     ADMIN = "admin"
+    # The hiring team: listens to and rates completed interviews of the postings assigned to them.
+    REVIEWER = "reviewer"
 
 
 class PostingStatus(StrEnum):
@@ -71,3 +73,12 @@ class IncidentCategory(StrEnum):
     LATE_ARRIVAL = "late_arrival"
     POWER = "power"
     OTHER = "other"
+
+
+class TranscriptState(StrEnum):
+    """Where one kept answer's transcription job stands."""
+
+    QUEUED = "queued"  # waiting for a worker (or for its retry time)
+    TRANSCRIBING = "transcribing"  # a worker holds it (its lease says until when)
+    DONE = "done"
+    FAILED = "failed"  # every attempt failed; ``error`` says why

@@ -49,6 +49,11 @@ class Principal:
         return self.claims.kind == "access" and self.role in (Role.PROCTOR, Role.ADMIN)
 
     @property
+    def is_reviewer(self) -> bool:
+        """A reviewer account (admins may review too, but are not reviewers by role)."""
+        return self.claims.kind == "access" and self.role is Role.REVIEWER
+
+    @property
     def is_admin(self) -> bool:
         return self.claims.kind == "access" and self.role is Role.ADMIN
 

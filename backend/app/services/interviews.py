@@ -49,6 +49,7 @@ from backend.app.services.catalog import Catalog
 from backend.app.services.interview_rules import DEFAULT_RULES, QuestionRules, rules_for
 from backend.app.services.prompts import JobContext
 from backend.app.services.question_planner import BankQuestion
+from backend.app.services.review.access import require_review_of
 from backend.app.services.streaming.recording import recording_path, wav_stream
 
 logger = structlog.get_logger(__name__)
@@ -283,10 +284,14 @@ async def plan(
 async def get_for(
     session: AsyncSession, principal: Principal, interview_id: uuid.UUID
 ) -> Interview:
-    """The interview, if the caller may see it: its candidate, proctors and admins."""
+    """The interview, if the caller may see it: its candidate, proctors and admins, and
+    reviewers of its posting once it is completed."""
     interview = await interviews.get_with_questions(session, interview_id)
     if interview is None:
         raise NotFound(messages.interview_not_found(interview_id))
+    if principal.is_reviewer:
+        await require_review_of(session, principal, interview)
+        return interview
     require_owner(principal, interview.candidate_id, messages.INTERVIEW_FORBIDDEN, or_staff=True)
     return interview
 

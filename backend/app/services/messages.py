@@ -14,6 +14,14 @@ INTERVIEW_FORBIDDEN = "Not authorized to access this interview"
 POSTING_NOT_ACTIVE = "Job posting is not active"
 ALREADY_APPLIED = "You have already applied to this job posting"
 RESUME_FORBIDDEN = "Not authorized to use this resume"
+REVIEW_FORBIDDEN = (
+    "Only admins, and reviewers assigned to the interview's job posting once it is completed, "
+    "may review it"
+)
+
+
+def not_a_reviewer(user_id: object) -> str:
+    return f"User {user_id} is not an active reviewer account"
 
 
 def application_not_found(application_id: object) -> str:

@@ -12,6 +12,7 @@ from backend.app.api.deps import (
     SessionDep,
     SettingsDep,
     SpeechDep,
+    TranscriptionDep,
     WsBaseUrl,
 )
 from backend.app.api.responses import refusals
@@ -27,8 +28,10 @@ from backend.app.schemas.interviews import (
     PlanningStatusResponse,
     PreflightRequest,
 )
+from backend.app.schemas.reviews import InterviewTranscripts
 from backend.app.services import incidents, interviews, question_speech
 from backend.app.services.answer_audio import RangeNotSatisfiable
+from backend.app.services.review import transcripts
 
 router = APIRouter(prefix="/interviews", tags=["interviews"])
 # Also mounted at /api for the planning service's existing clients.
@@ -254,3 +257,20 @@ async def list_incidents(
 ) -> list[IncidentRead]:
     """Incidents proctors reported about this interview's seat from the room console (staff)."""
     return await incidents.of_interview(session, principal, interview_id)
+
+
+@router.get(
+    "/{interview_id}/transcripts",
+    response_model=InterviewTranscripts,
+    responses=refusals(401, 403, 404),
+)
+async def list_transcripts(
+    interview_id: uuid.UUID,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    transcription: TranscriptionDep,
+) -> InterviewTranscripts:
+    """Each kept answer's transcript with word timings, or where its job stands (queued,
+    transcribing, done, failed); for admins and the posting's reviewers."""
+    model = transcription.model.name if transcription.model else None
+    return await transcripts.transcripts_of(session, principal, interview_id, model)

@@ -30,6 +30,7 @@ from backend.app.services.streaming.protocol import (
 )
 from backend.app.services.streaming.recording import RecordingFile, recording_path
 from backend.app.services.streaming.timeline import TakeRefused, Timeline
+from backend.app.services.transcription import jobs as transcription_jobs
 
 logger = structlog.get_logger(__name__)
 FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.ABANDONED)
@@ -266,6 +267,8 @@ class InterviewStream:
             interview.duration_seconds = duration
             interview.audio_bytes = audio_bytes
             interview.audio_sha256 = digest
+            # Queued with the completion itself: no crash can leave an answer untranscribed.
+            transcription_jobs.queue_answers(session, interview, audio_bytes)
             audit.record(session, interview.candidate_id, "interview_completed", "interview",
                          interview.id, audio_bytes=audio_bytes)  # fmt: skip
             await session.commit()
