@@ -76,7 +76,7 @@ test: test-system-deps $(INSTALLED) lint typecheck pytest pytest-postgres ## Eve
 # Benchmarks measure and report; they assert nothing (tests do that). Each writes JSON to
 # benchmarks/results/; report.py renders the newest of each into docs/benchmarks.md. Run them
 # on a quiet machine: nothing else (a test suite, a build) running on its two cores.
-BENCH_SCRIPTS = stream_capacity stream_profile glass_to_durable api_throughput api_profile kiosk_startup console_room
+BENCH_SCRIPTS = stream_capacity stream_profile glass_to_durable api_throughput api_profile kiosk_startup console_room transcription
 
 bench-quick: test-system-deps $(INSTALLED) ## Every benchmark, small (a few minutes); JSON in benchmarks/results/
 	@for b in $(BENCH_SCRIPTS); do echo "== $$b (quick)"; $(BIN)/python benchmarks/$$b.py --quick || exit 1; done

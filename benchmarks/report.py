@@ -43,7 +43,7 @@ def _renderer(name: str) -> Callable[[dict[str, Any], str], list[str]] | None:
 # The order: what a test center buys first (capacity), then latency, API, kiosk.
 ORDER = [
     "stream_capacity", "stream_profile", "glass_to_durable", "api_throughput", "api_profile",
-    "kiosk_startup", "console_room",
+    "kiosk_startup", "console_room", "transcription",
 ]  # fmt: skip
 # What the figures mean, written by a person from a run's figures and profiles; kept beside
 # the generated tables so a rerun regenerates the tables and leaves the reading in place.

@@ -23,11 +23,14 @@ from backend.app.core.migrate import head_revision
 from backend.app.core.request_context import RequestContextMiddleware
 from backend.app.services.catalog import Catalog
 from backend.app.services.question_speech import find_engine
+from backend.app.services.review.retention import RetentionJob
 from backend.app.services.room.hub import RoomHub
 from backend.app.services.streaming.registry import StreamRegistry
 from backend.app.services.transcription.engine import find_model
 from backend.app.services.transcription.worker import TranscriptionWorker
 from backend.app.web import console as web_console
+from backend.app.web import review as web_review
+from backend.app.web import shared as web_shared
 
 
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -71,6 +74,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         background = [
             asyncio.create_task(app.state.room.watch()),
             asyncio.create_task(app.state.transcription.run()),
+            asyncio.create_task(RetentionJob(app.state.sessionmaker, settings).run()),
         ]
         try:
             yield
@@ -102,6 +106,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.include_router(api_v1.legacy_router)
     app.include_router(api_ws.router)
     app.include_router(web_console.router)
+    app.include_router(web_review.router)
+    app.include_router(web_shared.router)
     app.mount(web_console.STATIC_URL, StaticFiles(directory=web_console.HERE / "static"),
               name="console-static")  # fmt: skip
     return app

@@ -33,6 +33,7 @@ ADMIN_ONLY = row(401, 403, 403, 403, 403, 200, 403)
 STAFF_READS = row(401, 403, 403, 403, 200, 200, 403)
 OWNER_OR_STAFF = row(401, 200, 403, 200, 200, 200, 403)
 CANDIDATES_CREATE = row(401, 201, 201, 201, 403, 403, 403)
+REVIEWERS_READ = row(401, 403, 403, 403, 403, 200, 200)
 
 PREFLIGHT = {"noise_floor_dbfs": -62.0, "speech_level_dbfs": -21.5, "clipped_fraction": 0.0,
              "fit": True, "verdict": "The microphone is working well."}  # fmt: skip
@@ -62,7 +63,7 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
      row(401, 200, 403, 200, 403, 403, 403)),
     # Allowed callers get 404: this interview has streamed no audio (tests/stream covers 200).
     ("GET", "/api/v1/interviews/{owner_interview}/recording", None,
-     row(401, 404, 403, 404, 404, 404, 403)),
+     row(401, 404, 403, 404, 404, 404, 403)),  # reviewers: never (test_transcripts.py)
     # Nor has it a kept answer (tests/api/test_interview_answers.py covers 200 and 206).
     ("GET", "/api/v1/interviews/{owner_interview}/questions/{index}/answer", None,
      row(401, 404, 403, 404, 404, 404, 403)),
@@ -74,7 +75,25 @@ MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     # (tests/api/test_transcripts.py covers a completed one).
     ("GET", "/api/v1/interviews/{owner_interview}/transcripts", None, ADMIN_ONLY),
     ("GET", "/api/v1/job-postings/{posting}/reviewers", None, ADMIN_ONLY),
-    ("PUT", "/api/v1/job-postings/{posting}/reviewers", {"reviewer_ids": []}, ADMIN_ONLY),
+    # (The matrix's reviewer stays the shared posting's reviewer, whatever the order.)
+    ("PUT", "/api/v1/job-postings/{posting}/reviewers", {"reviewer_ids": ["{reviewer_id}"]},
+     ADMIN_ONLY),
+    ("GET", "/api/v1/job-postings/{posting}/reviews.csv", None, REVIEWERS_READ),
+    # Reviews (tests/api/test_reviews.py covers a completed interview and blind scoring).
+    ("GET", "/api/v1/reviews", None, REVIEWERS_READ),
+    ("GET", "/api/v1/interviews/{owner_interview}/reviews", None, ADMIN_ONLY),
+    ("PUT", "/api/v1/interviews/{owner_interview}/review", {"ratings": []}, ADMIN_ONLY),
+    ("GET", "/api/v1/interviews/{owner_interview}/review-activity", None, ADMIN_ONLY),
+    # Deleting a candidate's interviews (admins; 404 here: nobody has that id, so the shared
+    # world keeps its interviews; tests/api/test_retention.py deletes real ones).
+    ("DELETE", "/api/v1/candidates/{nobody}/interviews", None,
+     row(401, 403, 403, 403, 403, 404, 403)),
+    # Share links (tests/api/test_share_links.py opens, hides, revokes and expires them).
+    # (409 for admins: only a completed interview is shared.)
+    ("POST", "/api/v1/interviews/{owner_interview}/share-links", {"days": 7},
+     row(401, 403, 403, 403, 403, 409, 403)),
+    ("GET", "/api/v1/interviews/{owner_interview}/share-links", None, ADMIN_ONLY),
+    ("DELETE", "/api/v1/share-links/{nolink}", None, row(401, 403, 403, 403, 403, 404, 404)),
     ("GET", "/api/v1/proctor/candidates", None, STAFF_READS),
     ("POST", "/api/v1/proctor/sessions", {"candidate_email": "{owner_email}", "kiosk_id": "k1"},
      row(401, 403, 403, 403, 201, 201, 403)),
@@ -121,6 +140,8 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
         return value.format(**names)
     if isinstance(value, dict):
         return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
     return value
 
 
@@ -146,6 +167,9 @@ def test_route_answers_each_caller_as_documented(
         "owner_interview": owner_interview,
         "owner_email": shared_world.owner.email,
         "index": 0,
+        "nobody": "00000000-0000-0000-0000-000000000000",
+        "reviewer_id": str(callers["reviewer"].id),  # type: ignore[union-attr]
+        "nolink": "00000000-0000-0000-0000-000000000000",
     }
     if body == "register":
         body = {"email": f"new-{uuid.uuid4().hex[:8]}@example.com", "password": "long-enough-1",
@@ -174,7 +198,9 @@ def test_every_route_is_in_the_matrix() -> None:
     covered = {
         (method, path.replace("{posting}", "{posting_id}")
          .replace("{owner_app}", "{application_id}")
-         .replace("{owner_interview}", "{interview_id}"))
+         .replace("{owner_interview}", "{interview_id}")
+         .replace("{nobody}", "{candidate_id}")
+         .replace("{nolink}", "{link_id}"))
         for method, path, _, _ in MATRIX
     }  # fmt: skip
     assert routes == covered

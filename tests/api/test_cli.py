@@ -24,16 +24,20 @@ def test_seed_demo_prints_credentials_that_sign_in(tmp_path: Path) -> None:
     result = _cli("seed-demo", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     rows = [line.split() for line in result.stdout.splitlines()[1:]]
-    assert [r[0] for r in rows] == ["admin", "proctor", "candidate", "candidate", "candidate"]
+    assert [r[0] for r in rows] == [
+        "admin", "proctor", "reviewer", "candidate", "candidate", "candidate",
+    ]  # fmt: skip
     with BackgroundServer(Settings(data_dir=tmp_path)) as server:
         api = Api(server)
         for _role, email, password in rows:
             assert api.login(email, password)
-        alex = api.login(rows[2][1], rows[2][2])
+        alex = api.login(rows[3][1], rows[3][2])
         applications = api.request("GET", "/api/v1/applications", alex).json()
         assert len(applications) == 3
         postings = api.request("GET", "/api/v1/job-postings", alex).json()
         assert len(postings) == 5  # six seeded, one closed
+        reviewer = api.login(rows[2][1], rows[2][2])  # reviews every demo posting
+        assert api.request("GET", "/api/v1/reviews", reviewer).json() == []
     again = _cli("seed-demo", data_dir=tmp_path)  # idempotent; passwords are renewed
     assert again.returncode == 0
     assert again.stdout != result.stdout

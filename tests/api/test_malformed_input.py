@@ -20,6 +20,10 @@ BODY_ROUTES = [
     ("POST", "/api/v1/job-postings", {"title": "T", "company": "C", "tech_stack": ["go"]}),
     ("PATCH", "/api/v1/job-postings/{posting}", {"title": "T2"}),
     ("PUT", "/api/v1/job-postings/{posting}/reviewers", {"reviewer_ids": []}),
+    ("POST", "/api/v1/interviews/{interview}/share-links", {"days": 7}),
+    ("PUT", "/api/v1/interviews/{interview}/review",
+     {"ratings": [{"question_index": 0, "rating": 4, "comment": "c"}], "notes": "n",
+      "recommendation": "hold"}),
     ("POST", "/api/v1/applications", {"job_posting_id": "{posting}"}),
     ("POST", "/api/v1/interviews/plan", {"role_type": "go"}),
     ("POST", "/api/interviews/plan", {"role_type": "go"}),
@@ -59,7 +63,7 @@ def owner_interview(shared_api: Api, shared_world: World) -> str:
 
 
 def _caller(world: World, path: str) -> Actor:
-    if "job-postings" in path or "proctor" in path:
+    if "job-postings" in path or "proctor" in path or path.endswith(("/review", "/share-links")):
         return world.admin
     return world.owner
 
@@ -118,6 +122,16 @@ BAD_PATHS = [
     "/api/v1/interviews/not-a-uuid/transcripts",
     "/api/v1/interviews/00000000-0000-0000-0000-000000000000/transcripts",
     "/api/v1/job-postings/not-a-uuid/reviewers",
+    "/api/v1/reviews?status=bogus",
+    "/api/v1/reviews?posting_id=not-a-uuid",
+    "/api/v1/interviews/not-a-uuid/reviews",
+    "/api/v1/interviews/not-a-uuid/review-activity",
+    "/api/v1/interviews/not-a-uuid/share-links",
+    "/shared/not-a-token",
+    "/shared/iks_" + "x" * 5000,
+    "/shared/not-a-token/questions/0/answer",
+    "/shared/iks_nope/questions/abc/answer",
+    "/api/v1/interviews/00000000-0000-0000-0000-000000000000/reviews",
     "/api/v1/job-postings/00000000-0000-0000-0000-000000000000/reviewers",
     "/api/v1/proctor/candidates?query=" + "%25_" * 2000,
 ]

@@ -6,6 +6,7 @@ posting's reviewers. On SQLite and again on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,9 @@ def test_transcripts_are_for_admins_and_the_postings_reviewers_only(
         answer = f"/api/v1/interviews/{target.interview_id}/questions/0/answer"
         if who in (outsider, reviewer):
             assert api.request("GET", answer, who).status_code == status
+    # Reviewers hear the kept answers, never the whole recording (discarded takes, thinking).
+    recording = f"/api/v1/interviews/{target.interview_id}/recording"
+    assert api.request("GET", recording, reviewer).status_code == 403
     unknown = "/api/v1/interviews/00000000-0000-0000-0000-000000000000/transcripts"
     assert api.request("GET", unknown, reviewer).status_code == 404
 
@@ -140,4 +144,31 @@ def test_answers_wait_while_transcripts_are_off_and_a_missing_recording_fails_af
             assert answer["error"] == "The recording of this answer is missing from the server"
             assert answer["text"] is None
         assert ("queued", 1) in seen or ("queued", 2) in seen  # waiting for its retry
+        api.http.close()
+
+
+def test_a_worker_that_cannot_start_costs_no_answer_an_attempt(
+    backend_settings: Settings, tmp_path: Path
+) -> None:
+    """A wrong IK_STT_PYTHON is the server's fault, not the answer's: jobs wait, none fails."""
+    broken = backend_settings.model_copy(update={"stt_python": tmp_path / "no-such-python"})
+    with BackgroundServer(broken) as server:
+        api = Api(server)
+        target = ruled_interview(api, think_seconds=None, answer_seconds=180, takes=1)
+        asyncio.run(answer_aloud(target, [bytes(32000)]))
+        admin = api.make_user(Role.ADMIN)
+        body = wait_for_transcripts(api, admin, target.interview_id,
+                                    lambda answers: bool(answers) and bool(answers[0]["error"]),
+                                    timeout=30)  # fmt: skip
+        time.sleep(1.0)  # several retry periods (0.2 s): still waiting, never failed
+        [answer] = transcripts(api, admin, target.interview_id)["answers"]
+        assert (answer["state"], answer["attempts"]) == ("queued", 0)
+        assert answer["error"].startswith("The transcription worker could not start")
+        assert body["transcription"] == "on"
+        api.http.close()
+    # With the right Python the same job is done, as its first attempt.
+    with BackgroundServer(backend_settings) as server:
+        api = Api(server)
+        body = wait_for_transcripts(api, admin, target.interview_id, all_in("done", "failed"))
+        assert [(a["state"], a["attempts"]) for a in body["answers"]] == [("done", 1)]
         api.http.close()

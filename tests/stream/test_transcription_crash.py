@@ -45,7 +45,7 @@ def workers_of(pid: int) -> list[int]:
             cmdline = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError):
             continue
-        if int(fields[1]) == pid and b"transcription.child" in cmdline:
+        if int(fields[1]) == pid and b"transcription/child.py" in cmdline:
             found.append(int(stat.parent.name))
     return found
 

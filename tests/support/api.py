@@ -99,6 +99,9 @@ class World:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+# What an admin's posting answer has and the list everyone reads does not (issue 17).
+ADMIN_ONLY_FIELDS = frozenset({"retention_days", "private_questions", "question_rubrics"})
+
 PLATFORM_POSTING = {
     "title": "Platform Engineer",
     "company": "Northwind Cloud",

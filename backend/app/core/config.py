@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # directory IT installs, such as faster-whisper "small". Unset: transcripts are off (the
     # answers stay queued, and are transcribed once a model is set).
     stt_model: Path | None = None
+    # The Python that runs the transcription worker (one with faster-whisper installed).
+    # Unset: the backend's own, unless it is the frozen bundle (which holds no faster-whisper).
+    stt_python: Path | None = None
     # Worker processes, each with one model and this many CPU threads; a job's attempts, the
     # wait before a retry (doubled each time), and how long a claimed job is held by a worker
     # that stops renewing it (a killed backend's jobs are taken up again after that).
@@ -63,19 +66,21 @@ class Settings(BaseSettings):
     stt_retry_seconds: float = Field(default=30.0, ge=0)
     stt_lease_seconds: float = Field(default=60.0, ge=1)
     stt_poll_seconds: float = Field(default=2.0, gt=0)
+    # How often the backend deletes audio and transcripts past their posting's retention.
+    retention_check_seconds: float = Field(default=3600.0, gt=0)
 
     # Resolved once per Settings object: every authenticated request needs the secret, and a
     # file read on each would be blocking I/O on the server's loop. (``model_copy`` carries it
     # over, so a copy pointed at another data_dir must be a new Settings instead.)
     _jwt_secret: str | None = PrivateAttr(default=None)
 
-    @field_validator("piper_voice", "piper_python", "stt_model", mode="before")
+    @field_validator("piper_voice", "piper_python", "stt_model", "stt_python", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         # ``IK_PIPER_VOICE=`` in an env file means "not set", not the current directory.
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("piper_voice", "piper_python", "stt_model")
+    @field_validator("piper_voice", "piper_python", "stt_model", "stt_python")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         # The service's working directory is nobody's choice: a relative path would name

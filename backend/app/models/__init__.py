@@ -5,7 +5,13 @@ from backend.app.models.audit import AuditEntry
 from backend.app.models.base import Base
 from backend.app.models.interviews import AnswerTake, Interview, PlannedQuestion
 from backend.app.models.jobs import Application, JobPosting
-from backend.app.models.reviews import PostingReviewer, Transcript
+from backend.app.models.reviews import (
+    PostingReviewer,
+    Review,
+    ReviewRating,
+    ShareLink,
+    Transcript,
+)
 from backend.app.models.rooms import Incident, Kiosk, TestCenter
 
 __all__ = [
@@ -21,6 +27,9 @@ __all__ = [
     "PlannedQuestion",
     "PostingReviewer",
     "Resume",
+    "Review",
+    "ReviewRating",
+    "ShareLink",
     "TestCenter",
     "Transcript",
     "User",

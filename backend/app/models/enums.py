@@ -82,3 +82,19 @@ class TranscriptState(StrEnum):
     TRANSCRIBING = "transcribing"  # a worker holds it (its lease says until when)
     DONE = "done"
     FAILED = "failed"  # every attempt failed; ``error`` says why
+
+
+class Recommendation(StrEnum):
+    """A reviewer's overall call on a candidate's interview."""
+
+    ADVANCE = "advance"
+    HOLD = "hold"
+    REJECT = "reject"
+
+
+class ReviewStatus(StrEnum):
+    """Where an interview stands with its reviewers (derived, never stored)."""
+
+    NEW = "new"  # nobody has started a review
+    IN_REVIEW = "in_review"  # started, but not every assigned reviewer has submitted
+    REVIEWED = "reviewed"  # every assigned reviewer (or, with none, someone) has submitted

@@ -63,6 +63,8 @@ class Interview(Base):
     accommodation_granted_by: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
     )
+    # When the retention job deleted its recording, speech and transcripts (issue 17).
+    media_deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     questions: Mapped[list[PlannedQuestion]] = relationship(
         lazy="raise",

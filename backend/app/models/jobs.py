@@ -61,6 +61,11 @@ class JobPosting(Base):
     # Issue 15: the kiosk reads each question aloud as well as showing it, unless the posting
     # turns that off; postings made before the setting read aloud too (the server default).
     read_questions_aloud: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Issue 17: days a decided interview's audio and transcripts are kept (then deleted).
+    retention_days: Mapped[int] = mapped_column(Integer, default=180, server_default="180")
+    # Planned question indexes left out of share links; each question's rubric for reviewers.
+    private_questions: Mapped[list[int]] = mapped_column(JSON, default=list, server_default="[]")
+    question_rubrics: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     @validates("tech_stack")

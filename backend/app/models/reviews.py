@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.app.models.base import Base, UtcDateTime, utcnow
 
@@ -74,3 +74,60 @@ class Transcript(Base):
     work_seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
     queued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class Review(Base):
+    """One reviewer's ratings of one interview: a draft until submitted. Others' reviews stay
+    hidden from a reviewer until their own is submitted (blind scoring)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("interview_id", "reviewer_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    reviewer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    recommendation: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    ratings: Mapped[list[ReviewRating]] = relationship(
+        lazy="raise", order_by="ReviewRating.question_index", cascade="all, delete-orphan"
+    )
+
+
+class ReviewRating(Base):
+    """A 1-5 rating of one answer, with the reviewer's comment."""
+
+    __tablename__ = "review_ratings"
+
+    review_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("reviews.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class ShareLink(Base):
+    """Read-only access to one interview for someone without an account (a hiring manager),
+    until it expires or is revoked. Only the token's SHA-256 is kept: the link is shown once."""
+
+    __tablename__ = "share_links"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    interview_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("interviews.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -139,6 +139,32 @@ class QuestionRuleSettings(TypedDict):
     takes: NotRequired[int]
 
 
+DEFAULT_RETENTION_DAYS = 180
+RETENTION_DOC = (
+    "Days a completed interview's recording, questions read aloud and transcripts are kept "
+    "after the decision (the last review submitted; the completion if never reviewed), then "
+    "deleted; the interview's record and its reviews stay"
+)
+RetentionDays = Annotated[int, Field(ge=1, le=3650)]
+PRIVATE_DOC = "Planned question indexes a share link leaves out (reviewers still see them)"
+RUBRICS_DOC = (
+    "What a reviewer rates for each planned question, by index (an empty or missing one: "
+    "the general 1-5 scale)"
+)
+
+
+def _unique_indexes(indexes: list[int]) -> list[int]:
+    return sorted(set(indexes))
+
+
+PrivateQuestions = Annotated[
+    list[Annotated[int, Field(ge=0, le=99)]],
+    Field(max_length=100),
+    AfterValidator(_unique_indexes),
+]
+QuestionRubrics = Annotated[list[Annotated[str, Field(max_length=2000)]], Field(max_length=100)]
+
+
 class JobPostingCreate(RequestModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -185,6 +211,9 @@ class JobPostingCreate(RequestModel):
     read_questions_aloud: ReadAloud = Field(
         default=True, description=READ_ALOUD_DOC, examples=[True, False]
     )
+    retention_days: RetentionDays = Field(default=DEFAULT_RETENTION_DAYS, description=RETENTION_DOC)
+    private_questions: PrivateQuestions = Field(default_factory=list, description=PRIVATE_DOC)
+    question_rubrics: QuestionRubrics = Field(default_factory=list, description=RUBRICS_DOC)
 
 
 class JobPostingUpdate(RequestModel):
@@ -228,6 +257,9 @@ class JobPostingUpdate(RequestModel):
     read_questions_aloud: ReadAloud | None = Field(
         default=None, description=f"{READ_ALOUD_DOC}; omitted is unchanged", examples=[False]
     )
+    retention_days: RetentionDays | None = Field(default=None, description=RETENTION_DOC)
+    private_questions: PrivateQuestions | None = Field(default=None, description=PRIVATE_DOC)
+    question_rubrics: QuestionRubrics | None = Field(default=None, description=RUBRICS_DOC)
 
     @model_validator(mode="after")
     def _no_null_for_required_fields(self) -> JobPostingUpdate:
@@ -243,7 +275,8 @@ class JobPostingUpdate(RequestModel):
 _NOT_NULLABLE = frozenset(
     {
         "title", "company", "description", "required_skills", "status",
-        "answer_seconds", "takes", "question_rules", "read_questions_aloud",
+        "answer_seconds", "takes", "question_rules", "read_questions_aloud", "retention_days",
+        "private_questions", "question_rubrics",
     }
 )  # fmt: skip
 
@@ -290,6 +323,15 @@ class JobPostingRead(ResponseModel):
     )
     read_questions_aloud: bool = Field(description=READ_ALOUD_DOC)
     created_at: datetime
+
+
+class JobPostingAdminRead(JobPostingRead):
+    """What admins get back when they write a posting: also the hiring team's settings, which
+    candidates never see (the rubrics are how their answers are scored)."""
+
+    retention_days: int = Field(description=RETENTION_DOC)
+    private_questions: list[int] = Field(description=PRIVATE_DOC)
+    question_rubrics: list[str] = Field(description=RUBRICS_DOC)
 
 
 class ApplicationCreate(RequestModel):

@@ -13,13 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.core import security
-from backend.app.models import Application, JobPosting, User
+from backend.app.models import Application, JobPosting, PostingReviewer, User
 from backend.app.models.enums import Role
 from backend.app.services.kiosks import ensure_test_center
 
 DEMO_USERS = [
     ("admin@demo.interview-kiosk.test", "Ada Admin", Role.ADMIN),
     ("proctor@demo.interview-kiosk.test", "Pat Proctor", Role.PROCTOR),
+    ("reviewer@demo.interview-kiosk.test", "Rae Reviewer", Role.REVIEWER),
     ("alex@demo.interview-kiosk.test", "Alex Candidate", Role.CANDIDATE),
     ("sam@demo.interview-kiosk.test", "Sam Candidate", Role.CANDIDATE),
     ("jo@demo.interview-kiosk.test", "Jo Candidate", Role.CANDIDATE),
@@ -109,6 +110,11 @@ async def seed_demo(session: AsyncSession) -> list[DemoCredential]:
             session.add(posting)
         postings.append(posting)
     await session.flush()
+    # The demo reviewer reviews every demo posting.
+    reviewer = users["reviewer@demo.interview-kiosk.test"]
+    for posting in postings:
+        if await session.get(PostingReviewer, (posting.id, reviewer.id)) is None:
+            session.add(PostingReviewer(job_posting_id=posting.id, user_id=reviewer.id))
     for email, indexes in DEMO_APPLICATIONS.items():
         for index in indexes:
             candidate, posting = users[email], postings[index]

@@ -22,6 +22,7 @@ from backend.app.services.auth import Principal
 from backend.app.services.console import Room, interview_on_seat, seat_in
 from backend.app.services.interviews import get_for
 from backend.app.services.room.hub import RoomHub
+from backend.app.services.spreadsheet import safe_cell
 
 # Crockford's base32 without I, L, O, U: read aloud over a room without confusion.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -94,11 +95,6 @@ async def day_csv(session: AsyncSession, room: Room, day: date) -> str:
         writer.writerow([
             incident.reference, incident.reported_at.isoformat(), incident.test_center_id,
             incident.kiosk_id, incident.interview_id or "", incident.category,
-            _safe(incident.note), reporter or "",
+            safe_cell(incident.note), reporter or "",
         ])  # fmt: skip
     return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """A note opened in a spreadsheet is text, never a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.core.config import Settings
-from backend.app.core.errors import BadRequest, Conflict, NotFound
+from backend.app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.app.models import (
     AnswerTake,
     Application,
@@ -440,7 +440,10 @@ class WavDownload:
 async def recording_for(
     session: AsyncSession, principal: Principal, settings: Settings, interview_id: uuid.UUID
 ) -> WavDownload:
-    """The whole recording so far, if the caller may hear it (whole samples only)."""
+    """The whole recording so far, if the caller may hear it (whole samples only). Not for
+    reviewers: it holds the takes the candidate chose not to keep, and their thinking."""
+    if principal.is_reviewer:
+        raise Forbidden(messages.RECORDING_NOT_FOR_REVIEWERS)
     interview = await get_for(session, principal, interview_id)
     path = recording_path(settings.data_dir, interview.id)
     if interview.audio_sample_rate is None or not path.exists():
@@ -490,6 +493,14 @@ async def answer_for(
         RangeNotSatisfiable: the range lies outside the WAV.
     """
     interview = await get_for(session, principal, interview_id)
+    return answer_of(interview, settings, index, range_header)
+
+
+def answer_of(
+    interview: Interview, settings: Settings, index: int, range_header: str | None
+) -> AnswerWav:
+    """``answer_for`` once the caller is known to be allowed (a share link, say)."""
+    interview_id = interview.id
     question = next((q for q in interview.questions if q.index == index), None)
     if question is None:
         raise NotFound(no_such_question(interview_id, index))

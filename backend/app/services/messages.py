@@ -20,6 +20,34 @@ REVIEW_FORBIDDEN = (
 )
 
 
+INTERVIEW_UNDER_WAY = (
+    "One of this candidate's interviews is under way: end the session first, then delete"
+)
+SHARE_LINK_GONE = "This link has expired or was withdrawn: ask whoever sent it for a new one"
+REVIEW_PAGE_ONLY = "Only reviewers and admins can use the review page"
+RECORDING_NOT_FOR_REVIEWERS = (
+    "Reviewers hear the kept answers (questions/{index}/answer), not the whole recording"
+)
+MEDIA_DELETED = "This interview's audio was deleted at the end of its retention period"
+INTERVIEW_NOT_COMPLETED = "Only a completed interview can be shared"
+REVIEW_FINAL = "Your review is submitted, and a submitted review is final"
+REVIEW_SAVED_ELSEWHERE = "Your review was just saved from another tab or window: reload the page"
+RATED_TWICE = "Each question can be rated once per review"
+
+
+def no_such_questions(indices: list[int]) -> str:
+    return f"This interview has no question with index {', '.join(str(i) for i in indices)}"
+
+
+def incomplete_review(unrated: list[int], no_recommendation: bool) -> str:
+    needs = []
+    if unrated:
+        needs.append(f"rate question {', '.join(str(i + 1) for i in unrated)}")
+    if no_recommendation:
+        needs.append("choose a recommendation (advance, hold or reject)")
+    return f"Before submitting, {' and '.join(needs)}"
+
+
 def not_a_reviewer(user_id: object) -> str:
     return f"User {user_id} is not an active reviewer account"
 
@@ -38,6 +66,14 @@ def interview_not_found(interview_id: object) -> str:
 
 def resume_not_found(resume_id: object) -> str:
     return f"Resume {resume_id} not found"
+
+
+def share_link_not_found(link_id: object) -> str:
+    return f"No share link {link_id}"
+
+
+def candidate_id_not_found(user_id: object) -> str:
+    return f"No candidate {user_id}"
 
 
 def candidate_not_found(email: str) -> str:

@@ -9,7 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.app.core.errors import NotFound
 from backend.app.models import JobPosting
 from backend.app.repositories import audit, postings
-from backend.app.schemas.jobs import JobPostingCreate, JobPostingRead, JobPostingUpdate
+from backend.app.schemas.jobs import (
+    JobPostingAdminRead,
+    JobPostingCreate,
+    JobPostingRead,
+    JobPostingUpdate,
+)
 from backend.app.services import messages
 from backend.app.services.auth import Principal, require_admin
 
@@ -20,7 +25,7 @@ async def list_active(session: AsyncSession, _principal: Principal) -> list[JobP
 
 async def create(
     session: AsyncSession, principal: Principal, request: JobPostingCreate
-) -> JobPostingRead:
+) -> JobPostingAdminRead:
     require_admin(principal)
     # Each override keeps only the keys sent: an absent one inherits, a null one is unlimited.
     posting = JobPosting(
@@ -31,12 +36,12 @@ async def create(
     await session.flush()
     audit.record(session, principal.id, "job_posting_created", "job_posting", posting.id)
     await session.commit()
-    return JobPostingRead.model_validate(posting)
+    return JobPostingAdminRead.model_validate(posting)
 
 
 async def update(
     session: AsyncSession, principal: Principal, posting_id: uuid.UUID, request: JobPostingUpdate
-) -> JobPostingRead:
+) -> JobPostingAdminRead:
     """Change the fields the request sent, and only those."""
     require_admin(principal)
     posting = await postings.get(session, posting_id)
@@ -51,4 +56,4 @@ async def update(
         fields=sorted(changes),
     )  # fmt: skip
     await session.commit()
-    return JobPostingRead.model_validate(posting)
+    return JobPostingAdminRead.model_validate(posting)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.core.config import Settings
 from backend.app.core.errors import DomainError, NotFound
+from backend.app.services import messages
 from backend.app.services.auth import Principal
 from backend.app.services.interviews import get_for, no_such_question
 
@@ -254,6 +255,8 @@ async def question_speech(
     question = next((q for q in interview.questions if q.index == index), None)
     if question is None:
         raise NotFound(no_such_question(interview_id, index))
+    if interview.media_deleted_at is not None:  # past retention: nothing is made again
+        raise NotFound(messages.MEDIA_DELETED)
     path = speech_path(data_dir, interview.id, index)
     if path.exists():
         return path

@@ -35,6 +35,7 @@ HERE = Path(__file__).parent
 STATIC_URL = "/console/static"
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(prefix="/console", include_in_schema=False)
+AREA = web_session.CONSOLE
 
 # No inline script, no framing, no referrer leaving the test center's network.
 SECURITY_HEADERS = {
@@ -69,7 +70,7 @@ def _sign_in_page(
                "csrf_token": token}  # fmt: skip
     page = _page(request, "console/sign_in.html", context, status)
     if new:
-        web_session.set_form_cookie(page, token, secure=request.url.scheme == "https")
+        web_session.set_form_cookie(AREA, page, token, secure=request.url.scheme == "https")
     return page
 
 
@@ -106,7 +107,7 @@ async def sign_in(
         settings.resolved_jwt_secret(), principal.id, "access", timedelta(minutes=minutes)
     )
     response = RedirectResponse("/console", status_code=303)
-    web_session.set_session(response, token, minutes * 60, request.url.scheme == "https")
+    web_session.set_session(AREA, response, token, minutes * 60, request.url.scheme == "https")
     return response
 
 
@@ -115,11 +116,11 @@ async def sign_out(
     request: Request, session: SessionDep, settings: SettingsDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:  # fmt: skip
-    principal = await web_session.optional_principal(request, session, settings)
+    principal = await web_session.optional_principal(AREA, request, session, settings)
     if principal is not None and csrf_token != web_session.csrf_token(settings, principal):
         raise Forbidden(messages.CSRF_MISSING)
     response = RedirectResponse("/console/sign-in", status_code=303)
-    web_session.clear_session(response)
+    web_session.clear_session(AREA, response)
     return response
 
 
@@ -127,7 +128,7 @@ async def sign_out(
 async def room_page(
     request: Request, session: SessionDep, settings: SettingsDep, center: str | None = None
 ) -> Response:
-    principal = await web_session.optional_principal(request, session, settings)
+    principal = await web_session.optional_principal(AREA, request, session, settings)
     if principal is None:
         return RedirectResponse("/console/sign-in", status_code=303)
     try:

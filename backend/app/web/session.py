@@ -1,5 +1,6 @@
 """The staff pages' sign-in: an HttpOnly, SameSite=Strict cookie holding a signed token, and a
-CSRF token bound to it.
+CSRF token bound to it. Each page (the room console, the review page) is an ``Area`` with its
+own cookie, sent only under its own path: signing in to one does not sign in to the other.
 
 The CSRF token is an HMAC of the session token's id under the backend's secret: nothing to
 store, different for every sign-in, and useless to a page that cannot read the console's
@@ -12,6 +13,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -23,10 +26,18 @@ from backend.app.core.errors import DomainError, Forbidden
 from backend.app.services import messages
 from backend.app.services.auth import Principal, authenticate
 
-SESSION_COOKIE = "ik_console"
 FORM_COOKIE = "ik_form"
 CSRF_HEADER = "X-CSRF-Token"
-PATH = "/console"
+
+
+@dataclass(frozen=True)
+class Area:
+    cookie: str
+    path: str
+
+
+CONSOLE = Area("ik_console", "/console")
+REVIEW = Area("ik_review", "/review")
 
 
 def csrf_token(settings: Settings, principal: Principal) -> str:
@@ -34,15 +45,15 @@ def csrf_token(settings: Settings, principal: Principal) -> str:
     return hmac.new(key, b"csrf:" + principal.claims.token_id.encode(), hashlib.sha256).hexdigest()
 
 
-def set_session(response: Response, token: str, seconds: int, secure: bool) -> None:
+def set_session(area: Area, response: Response, token: str, seconds: int, secure: bool) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, max_age=seconds, path=PATH,
+        area.cookie, token, max_age=seconds, path=area.path,
         httponly=True, samesite="strict", secure=secure,
     )  # fmt: skip
 
 
-def clear_session(response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path=PATH, httponly=True, samesite="strict")
+def clear_session(area: Area, response: Response) -> None:
+    response.delete_cookie(area.cookie, path=area.path, httponly=True, samesite="strict")
 
 
 def form_token(request: Request) -> tuple[str, bool]:
@@ -53,9 +64,9 @@ def form_token(request: Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(24), True
 
 
-def set_form_cookie(response: Response, value: str, secure: bool) -> None:
+def set_form_cookie(area: Area, response: Response, value: str, secure: bool) -> None:
     response.set_cookie(
-        FORM_COOKIE, value, path=PATH, httponly=True, samesite="strict", secure=secure
+        FORM_COOKIE, value, path=area.path, httponly=True, samesite="strict", secure=secure
     )
 
 
@@ -65,7 +76,7 @@ def form_token_matches(request: Request, sent: str) -> bool:
 
 
 class StaffCaller:
-    """Who called a console route, and how: a cookie (the page; CSRF applies) or a bearer
+    """Who called a page's route, and how: a cookie (the page; CSRF applies) or a bearer
     token (a script; no ambient authority, so no CSRF)."""
 
     def __init__(self, principal: Principal, by_cookie: bool) -> None:
@@ -73,37 +84,50 @@ class StaffCaller:
         self.by_cookie = by_cookie
 
 
-def _token(request: Request) -> tuple[str | None, bool]:
+def _token(request: Request, area: Area) -> tuple[str | None, bool]:
     scheme, _, bearer = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and bearer.strip():
         return bearer.strip(), False
-    return request.cookies.get(SESSION_COOKIE), True
+    return request.cookies.get(area.cookie), True
 
 
-async def get_caller(request: Request, session: SessionDep, settings: SettingsDep) -> StaffCaller:
-    token, by_cookie = _token(request)
-    principal = await authenticate(session, settings, token)
-    return StaffCaller(principal, by_cookie)
+CallerDependency = Callable[[Request, AsyncSession, Settings], Awaitable[StaffCaller]]
 
 
-async def get_changing_caller(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> StaffCaller:
+def caller_of(area: Area) -> CallerDependency:
+    async def get_caller(
+        request: Request, session: SessionDep, settings: SettingsDep
+    ) -> StaffCaller:
+        token, by_cookie = _token(request, area)
+        principal = await authenticate(session, settings, token)
+        return StaffCaller(principal, by_cookie)
+
+    return get_caller
+
+
+def changing_caller_of(area: Area) -> CallerDependency:
     """A caller of a state-changing route: from the page, the CSRF header must match."""
-    caller = await get_caller(request, session, settings)
-    if caller.by_cookie:
-        sent = request.headers.get(CSRF_HEADER, "")
-        expected = csrf_token(settings, caller.principal)
-        if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
-            raise Forbidden(messages.CSRF_MISSING)
-    return caller
+    get_caller = caller_of(area)
+
+    async def get_changing_caller(
+        request: Request, session: SessionDep, settings: SettingsDep
+    ) -> StaffCaller:
+        caller = await get_caller(request, session, settings)
+        if caller.by_cookie:
+            sent = request.headers.get(CSRF_HEADER, "")
+            expected = csrf_token(settings, caller.principal)
+            if not sent or not hmac.compare_digest(sent.encode(), expected.encode()):
+                raise Forbidden(messages.CSRF_MISSING)
+        return caller
+
+    return get_changing_caller
 
 
 async def optional_principal(
-    request: Request, session: AsyncSession, settings: Settings
+    area: Area, request: Request, session: AsyncSession, settings: Settings
 ) -> Principal | None:
     """The page's signed-in user, or None (no cookie, expired, or forged)."""
-    token = request.cookies.get(SESSION_COOKIE)
+    token = request.cookies.get(area.cookie)
     if not token:
         return None
     try:
@@ -112,5 +136,7 @@ async def optional_principal(
         return None
 
 
-Caller = Annotated[StaffCaller, Depends(get_caller)]
-ChangingCaller = Annotated[StaffCaller, Depends(get_changing_caller)]
+Caller = Annotated[StaffCaller, Depends(caller_of(CONSOLE))]
+ChangingCaller = Annotated[StaffCaller, Depends(changing_caller_of(CONSOLE))]
+ReviewCaller = Annotated[StaffCaller, Depends(caller_of(REVIEW))]
+ReviewChangingCaller = Annotated[StaffCaller, Depends(changing_caller_of(REVIEW))]

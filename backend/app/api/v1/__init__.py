@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from backend.app.api.v1 import applications, auth, interviews, job_postings, proctor
+from backend.app.api.v1 import applications, auth, interviews, job_postings, proctor, reviews
 
 router = APIRouter(prefix="/api/v1")
-for module in (auth, job_postings, applications, interviews, proctor):
+for module in (auth, job_postings, applications, interviews, proctor, reviews):
     router.include_router(module.router)
 router.include_router(interviews.planning_router)
 

@@ -6,7 +6,12 @@ from fastapi import APIRouter, status
 
 from backend.app.api.deps import CurrentPrincipal, SessionDep
 from backend.app.api.responses import refusals
-from backend.app.schemas.jobs import JobPostingCreate, JobPostingRead, JobPostingUpdate
+from backend.app.schemas.jobs import (
+    JobPostingAdminRead,
+    JobPostingCreate,
+    JobPostingRead,
+    JobPostingUpdate,
+)
 from backend.app.schemas.reviews import PostingReviewersUpdate, ReviewerRead
 from backend.app.services import postings
 from backend.app.services.review import assignments
@@ -21,23 +26,23 @@ async def list_active(session: SessionDep, principal: CurrentPrincipal) -> list[
 
 @router.post(
     "",
-    response_model=JobPostingRead,
+    response_model=JobPostingAdminRead,
     status_code=status.HTTP_201_CREATED,
     responses=refusals(400, 401, 403),
 )
 async def create(
     body: JobPostingCreate, session: SessionDep, principal: CurrentPrincipal
-) -> JobPostingRead:
+) -> JobPostingAdminRead:
     """Create a posting (admins). ``tech_stack`` may be one technology, a list, or null."""
     return await postings.create(session, principal, body)
 
 
 @router.patch(
-    "/{posting_id}", response_model=JobPostingRead, responses=refusals(400, 401, 403, 404)
+    "/{posting_id}", response_model=JobPostingAdminRead, responses=refusals(400, 401, 403, 404)
 )
 async def update(
     posting_id: uuid.UUID, body: JobPostingUpdate, session: SessionDep, principal: CurrentPrincipal
-) -> JobPostingRead:
+) -> JobPostingAdminRead:
     """Change the fields sent (admins); ``tech_stack`` as on create, null clears it."""
     return await postings.update(session, principal, posting_id, body)
 

@@ -13,6 +13,10 @@ class StreamRegistry:
         self._live: dict[uuid.UUID, object] = {}
         self._locks: dict[uuid.UUID, asyncio.Lock] = {}
 
+    def is_live(self, interview_id: uuid.UUID) -> bool:
+        """Whether a connection is streaming this interview to this process now."""
+        return interview_id in self._live
+
     @contextlib.asynccontextmanager
     async def hold(
         self,

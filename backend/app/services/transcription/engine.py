@@ -37,15 +37,32 @@ class TranscriptionFailed(DomainError):
     status_code = 502
 
 
+class WorkerUnavailable(TranscriptionFailed):
+    """No worker could be started (a wrong IK_STT_PYTHON, a model that does not load): no
+    fault of the answer, so its job waits without losing an attempt."""
+
+
+# The worker runs as a script (it imports nothing of the backend), so any Python with
+# faster-whisper can run it; the frozen bundle carries this file for that (see the spec).
+CHILD_SCRIPT = Path(__file__).with_name("child.py")
+
+
 @dataclass(frozen=True)
 class SttModel:
     path: Path
     name: str  # what the page shows: the directory's name
+    python: Path  # what runs the worker script
 
 
 def find_model(settings: Settings) -> SttModel | None:
     """The model to transcribe with, or None (transcripts off); said once in the log."""
-    if getattr(sys, "frozen", False) or importlib.util.find_spec("faster_whisper") is None:
+    frozen = getattr(sys, "frozen", False)
+    python = settings.stt_python or (None if frozen else Path(sys.executable))
+    if python is None:
+        reason = "set IK_STT_PYTHON to a Python with faster-whisper installed"
+        logger.info("transcription_off", reason=reason)
+        return None
+    if settings.stt_python is None and importlib.util.find_spec("faster_whisper") is None:
         logger.info("transcription_off", reason="faster-whisper is not installed (the stt extra)")
         return None
     path = settings.stt_model
@@ -55,8 +72,9 @@ def find_model(settings: Settings) -> SttModel | None:
     if not (path / MODEL_FILE).is_file():
         logger.warning("transcription_off", reason=f"no {MODEL_FILE} there", path=str(path))
         return None
-    logger.info("transcription_on", model=path.name, path=str(path), workers=settings.stt_workers)
-    return SttModel(path, path.name)
+    logger.info("transcription_on", model=path.name, path=str(path), python=str(python),
+                workers=settings.stt_workers)  # fmt: skip
+    return SttModel(path, path.name, python)
 
 
 class WorkerProcess:
@@ -64,8 +82,8 @@ class WorkerProcess:
 
     def __init__(self, model: SttModel, settings: Settings) -> None:
         self._argv = [
-            sys.executable, "-m", "backend.app.services.transcription.child",
-            "--model", str(model.path), "--threads", str(settings.stt_cpu_threads),
+            str(model.python), str(CHILD_SCRIPT), "--model", str(model.path),
+            "--threads", str(settings.stt_cpu_threads),
             "--beam-size", str(settings.stt_beam_size), "--language", settings.stt_language,
         ]  # fmt: skip
         self._process: asyncio.subprocess.Process | None = None
@@ -84,11 +102,16 @@ class WorkerProcess:
                 env=env, limit=LINE_LIMIT,
             )  # fmt: skip
         except OSError as exc:
-            raise TranscriptionFailed(f"The transcription worker could not start: {exc}") from None
-        ready = await self._read(START_TIMEOUT_SECONDS)
+            raise WorkerUnavailable(f"The transcription worker could not start: {exc}") from None
+        try:
+            ready = await self._read(START_TIMEOUT_SECONDS)
+        except TranscriptionFailed as exc:
+            raise WorkerUnavailable(
+                f"The transcription worker did not start: {exc.detail}"
+            ) from None
         if not ready.get("ready"):
             await self.close()
-            raise TranscriptionFailed(
+            raise WorkerUnavailable(
                 f"The transcription model could not be loaded: {ready.get('error', 'no reason')}"
             )
 

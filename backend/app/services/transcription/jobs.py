@@ -84,7 +84,8 @@ async def claim(
             ))  # fmt: skip
             await session.commit()
             continue
-        taken = await session.execute(update(Transcript).where(*unchanged).values(
+        # Still due as the update runs: a lease renewed since the select keeps its job.
+        taken = await session.execute(update(Transcript).where(*unchanged, due).values(
             state=TranscriptState.TRANSCRIBING.value, attempts=attempts + 1, worker=worker,
             lease_until=now + lease,
         ))  # fmt: skip
@@ -171,6 +172,17 @@ async def fail(
     ))  # fmt: skip
     await session.commit()
     return state
+
+
+async def release(
+    session: AsyncSession, job: Claimed, worker: str, error: str, now: datetime, wait: timedelta
+) -> None:
+    """Give a job back without counting the attempt: the worker, not the answer, failed."""
+    await session.execute(update(Transcript).where(_held(job.id, worker)).values(
+        state=TranscriptState.QUEUED.value, attempts=job.attempts - 1, error=error[:ERROR_LIMIT],
+        lease_until=None, worker=None, not_before=now + wait,
+    ))  # fmt: skip
+    await session.commit()
 
 
 async def for_interview(session: AsyncSession, interview_id: uuid.UUID) -> list[Transcript]:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.app.core.config import Settings
 from backend.app.services.streaming.recording import recording_path
 from backend.app.services.transcription import jobs
-from backend.app.services.transcription.engine import SttModel, TranscriptionFailed, WorkerProcess
+from backend.app.services.transcription.engine import (
+    SttModel,
+    TranscriptionFailed,
+    WorkerProcess,
+    WorkerUnavailable,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -59,6 +65,8 @@ class TranscriptionWorker:
         self.id = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._lease = timedelta(seconds=settings.stt_lease_seconds)
         self._processes: list[WorkerProcess] = []
+        # While no worker can start, nothing is claimed (and no answer is failed for it).
+        self._paused_until = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -77,6 +85,8 @@ class TranscriptionWorker:
         try:
             while True:
                 process = await idle.get()
+                if (wait := self._paused_until - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
                 job = await self._claim()
                 if job is None:
                     idle.put_nowait(process)
@@ -108,13 +118,24 @@ class TranscriptionWorker:
         log = logger.bind(interview_id=str(job.interview_id), question=job.question_index,
                           attempt=job.attempts)  # fmt: skip
         renewing = asyncio.create_task(self._renew(job))
+        retry = timedelta(seconds=self._settings.stt_retry_seconds)
         try:
             answer = await self._transcribe(process, job)
+        except WorkerUnavailable as exc:
+            log.warning("transcription_worker_unavailable", error=exc.detail)
+            self._paused_until = time.monotonic() + max(retry.total_seconds(), 1.0)
+            await self._record(jobs.release, job, self.id, exc.detail, _now(), retry)
+            return
         except TranscriptionFailed as exc:
             log.warning("transcription_failed", error=exc.detail)
             await self._record(jobs.fail, job, self.id, exc.detail, _now(),
-                               self._settings.stt_max_attempts,
-                               timedelta(seconds=self._settings.stt_retry_seconds))  # fmt: skip
+                               self._settings.stt_max_attempts, retry)  # fmt: skip
+            return
+        except Exception as exc:  # a bug must cost one attempt, not a stuck job
+            log.exception("transcription_error")
+            detail = f"Unexpected error while transcribing ({type(exc).__name__})"
+            await self._record(jobs.fail, job, self.id, detail, _now(),
+                               self._settings.stt_max_attempts, retry)  # fmt: skip
             return
         finally:
             renewing.cancel()
