@@ -56,6 +56,14 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "seed-demo", help="add demo staff, candidates and postings; print fresh passwords"
     )
+
+    requeue = commands.add_parser(
+        "requeue-transcripts",
+        help="queue failed transcriptions again, with fresh attempts (migrates first)",
+        description="Put every answer whose transcription failed for good back in the queue "
+        "(after a recording was restored, or a model fixed); a running backend takes them up.",
+    )
+    requeue.add_argument("--interview", help="only this interview's answers (its id)")
     return parser
 
 
@@ -106,6 +114,20 @@ async def _seed_demo(settings: Settings) -> list[str]:
     return [f"  {c.role.value:<9} {c.email:<36} {c.password}" for c in credentials]
 
 
+async def _requeue_transcripts(settings: Settings, interview: str | None) -> int:
+    import uuid
+
+    from backend.app.core.db import create_engine, create_sessionmaker
+    from backend.app.services.transcription.jobs import requeue_failed
+
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return await requeue_failed(session, uuid.UUID(interview) if interview else None)
+    finally:
+        await engine.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported late: `--help` and `--version` should not pay for FastAPI and SQLAlchemy.
@@ -120,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         upgrade_to_head(settings)
         print(f"database ready: {settings.resolved_database_url()}")
         return 0
-    if args.command in ("create-user", "seed-demo", "enroll-kiosk"):
+    if args.command in ("create-user", "seed-demo", "enroll-kiosk", "requeue-transcripts"):
         from backend.app.core.errors import DomainError
         from backend.app.core.migrate import upgrade_to_head
 
@@ -128,6 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "seed-demo":
             print("Demo accounts (passwords are new on every run):")
             print("\n".join(asyncio.run(_seed_demo(settings))))
+            return 0
+        if args.command == "requeue-transcripts":
+            try:
+                count = asyncio.run(_requeue_transcripts(settings, args.interview))
+            except ValueError:
+                print("interview-backend: --interview must be an interview id", file=sys.stderr)
+                return 2
+            print(f"{count} failed transcription{'s' if count != 1 else ''} queued again")
             return 0
         if args.command == "enroll-kiosk":
             try:

@@ -6,6 +6,9 @@ posting's reviewers. On SQLite and again on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -129,6 +132,7 @@ def test_answers_wait_while_transcripts_are_off_and_a_missing_recording_fails_af
 
     # The shared storage lost the recording: each answer is tried three times, then failed.
     recording = backend_settings.data_dir / "recordings" / f"{target.interview_id}.pcm"
+    kept = recording.read_bytes()
     recording.unlink()
     with BackgroundServer(backend_settings) as server:
         api = Api(server)
@@ -144,6 +148,23 @@ def test_answers_wait_while_transcripts_are_off_and_a_missing_recording_fails_af
             assert answer["error"] == "The recording of this answer is missing from the server"
             assert answer["text"] is None
         assert ("queued", 1) in seen or ("queued", 2) in seen  # waiting for its retry
+
+        # The recording is restored: IT queues the failed answers again, and they are done.
+        recording.write_bytes(kept)
+        env = {**os.environ, "IK_DATA_DIR": str(backend_settings.data_dir)}
+        if backend_settings.database_url:
+            env["IK_DATABASE_URL"] = backend_settings.database_url
+        requeued = subprocess.run(
+            [sys.executable, "-m", "backend", "requeue-transcripts",
+             "--interview", target.interview_id],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert requeued.returncode == 0, requeued.stderr
+        assert requeued.stdout.strip() == "2 failed transcriptions queued again"
+        body = wait_for_transcripts(api, admin, target.interview_id, all_in("done", "failed"))
+        assert [(a["state"], a["attempts"], a["error"]) for a in body["answers"]] == [
+            ("done", 1, None), ("done", 1, None),
+        ]  # fmt: skip
         api.http.close()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -183,6 +183,19 @@ async def release(
         lease_until=None, worker=None, not_before=now + wait,
     ))  # fmt: skip
     await session.commit()
+
+
+async def requeue_failed(session: AsyncSession, interview_id: uuid.UUID | None = None) -> int:
+    """Queue every failed job (of one interview, or all) again with fresh attempts; how many."""
+    statement = update(Transcript).where(Transcript.state == TranscriptState.FAILED.value)
+    if interview_id is not None:
+        statement = statement.where(Transcript.interview_id == interview_id)
+    result = await session.execute(statement.values(
+        state=TranscriptState.QUEUED.value, attempts=0, error=None, finished_at=None,
+        not_before=datetime.now(UTC),
+    ))  # fmt: skip
+    await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def for_interview(session: AsyncSession, interview_id: uuid.UUID) -> list[Transcript]:
