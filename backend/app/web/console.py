@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,12 +13,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from fastapi.templating import Jinja2Templates
-from pydantic import ValidationError
 
 from backend.app.api.deps import SessionDep, SettingsDep
-from backend.app.core import security
 from backend.app.core.errors import DomainError, Forbidden, NotFound
-from backend.app.schemas.auth import LoginRequest
 from backend.app.schemas.console import (
     EmptyRequest,
     ExtraTimeRequest,
@@ -25,7 +23,7 @@ from backend.app.schemas.console import (
     PauseRequest,
 )
 from backend.app.schemas.incidents import IncidentCreate, IncidentRead
-from backend.app.services import auth, console, incidents, messages
+from backend.app.services import console, incidents, messages
 from backend.app.services.auth import Principal
 from backend.app.services.room.hub import RoomHub
 from backend.app.web import session as web_session
@@ -88,27 +86,10 @@ async def sign_in(
     password: Annotated[str, Form(max_length=128)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if not web_session.form_token_matches(request, csrf_token):
-        return _sign_in_page(request, messages.CSRF_MISSING, email, 403)
-    try:
-        credentials = LoginRequest(email=email, password=password)
-    except ValidationError:
-        return _sign_in_page(request, "Enter your email address and password.", email, 400)
-    minutes = settings.console_session_minutes
-    try:
-        token, _lifetime = await auth.sign_in(session, settings, credentials)
-        principal = await auth.authenticate(session, settings, token)
-        if not principal.is_staff:
-            raise Forbidden(messages.CONSOLE_STAFF_ONLY)
-    except DomainError as exc:
-        return _sign_in_page(request, exc.detail, email, exc.status_code)
-    # The console's own token: a test day long, for this page only.
-    token, _claims = security.issue_token(
-        settings.resolved_jwt_secret(), principal.id, "access", timedelta(minutes=minutes)
-    )
-    response = RedirectResponse("/console", status_code=303)
-    web_session.set_session(AREA, response, token, minutes * 60, request.url.scheme == "https")
-    return response
+    return await web_session.sign_in(
+        AREA, request, session, settings, (email, password, csrf_token),
+        partial(_sign_in_page, request),
+    )  # fmt: skip
 
 
 @router.post("/sign-out")
@@ -116,12 +97,7 @@ async def sign_out(
     request: Request, session: SessionDep, settings: SettingsDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:  # fmt: skip
-    principal = await web_session.optional_principal(AREA, request, session, settings)
-    if principal is not None and csrf_token != web_session.csrf_token(settings, principal):
-        raise Forbidden(messages.CSRF_MISSING)
-    response = RedirectResponse("/console/sign-in", status_code=303)
-    web_session.clear_session(AREA, response)
-    return response
+    return await web_session.sign_out(AREA, request, session, settings, csrf_token)
 
 
 @router.get("", response_class=HTMLResponse)

@@ -8,20 +8,17 @@ for ``/review`` only, a CSRF token on every change, the same security headers.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Header, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
-from pydantic import ValidationError
 
 from backend.app.api.deps import SessionDep, SettingsDep, TranscriptionDep
 from backend.app.api.responses import csv_response
-from backend.app.core import security
-from backend.app.core.errors import DomainError, Forbidden
+from backend.app.core.errors import DomainError
 from backend.app.models.enums import Recommendation, ReviewStatus
 from backend.app.repositories import audit
-from backend.app.schemas.auth import LoginRequest
 from backend.app.schemas.reviews import (
     InterviewReviews,
     ReviewUpdate,
@@ -29,7 +26,7 @@ from backend.app.schemas.reviews import (
     ShareLinkCreated,
     ShareLinkRead,
 )
-from backend.app.services import auth, interviews, messages
+from backend.app.services import interviews
 from backend.app.services.answer_audio import RangeNotSatisfiable
 from backend.app.services.review import export, queue, ratings, sharing, sheet
 from backend.app.web import session as web_session
@@ -78,26 +75,10 @@ async def sign_in(
     password: Annotated[str, Form(max_length=128)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    if not web_session.form_token_matches(request, csrf_token):
-        return _sign_in_page(request, messages.CSRF_MISSING, email, 403)
-    try:
-        credentials = LoginRequest(email=email, password=password)
-    except ValidationError:
-        return _sign_in_page(request, "Enter your email address and password.", email, 400)
-    minutes = settings.console_session_minutes
-    try:
-        token, _lifetime = await auth.sign_in(session, settings, credentials)
-        principal = await auth.authenticate(session, settings, token)
-        if not (principal.is_reviewer or principal.is_admin):
-            raise Forbidden(messages.REVIEW_PAGE_ONLY)
-    except DomainError as exc:
-        return _sign_in_page(request, exc.detail, email, exc.status_code)
-    token, _claims = security.issue_token(
-        settings.resolved_jwt_secret(), principal.id, "access", timedelta(minutes=minutes)
-    )
-    response = RedirectResponse("/review", status_code=303)
-    web_session.set_session(AREA, response, token, minutes * 60, request.url.scheme == "https")
-    return response
+    return await web_session.sign_in(
+        AREA, request, session, settings, (email, password, csrf_token),
+        partial(_sign_in_page, request),
+    )  # fmt: skip
 
 
 @router.post("/sign-out")
@@ -105,12 +86,7 @@ async def sign_out(
     request: Request, session: SessionDep, settings: SettingsDep,
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:  # fmt: skip
-    principal = await web_session.optional_principal(AREA, request, session, settings)
-    if principal is not None and csrf_token != web_session.csrf_token(settings, principal):
-        raise Forbidden(messages.CSRF_MISSING)
-    response = RedirectResponse("/review/sign-in", status_code=303)
-    web_session.clear_session(AREA, response)
-    return response
+    return await web_session.sign_out(AREA, request, session, settings, csrf_token)
 
 
 @router.get("", response_class=HTMLResponse)

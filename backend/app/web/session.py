@@ -15,14 +15,20 @@ import hmac
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.app.api.deps import SessionDep, SettingsDep
+from backend.app.core import security
 from backend.app.core.config import Settings
 from backend.app.core.errors import DomainError, Forbidden
+from backend.app.schemas.auth import LoginRequest
+from backend.app.services import auth as auth_service
 from backend.app.services import messages
 from backend.app.services.auth import Principal, authenticate
 
@@ -33,11 +39,61 @@ CSRF_HEADER = "X-CSRF-Token"
 @dataclass(frozen=True)
 class Area:
     cookie: str
-    path: str
+    path: str  # the page itself; its sign-in form is at path + "/sign-in"
+    admits: Callable[[Principal], bool]  # who may sign in to it
+    refusal: str  # what anyone else is told
 
 
-CONSOLE = Area("ik_console", "/console")
-REVIEW = Area("ik_review", "/review")
+CONSOLE = Area("ik_console", "/console", lambda p: p.is_staff, messages.CONSOLE_STAFF_ONLY)
+REVIEW = Area(
+    "ik_review", "/review", lambda p: p.is_reviewer or p.is_admin, messages.REVIEW_PAGE_ONLY
+)
+ShowForm = Callable[[str | None, str, int], Response]  # (error, email, status) -> the form
+
+
+async def sign_in(
+    area: Area,
+    request: Request,
+    session: AsyncSession,
+    settings: Settings,
+    credentials: tuple[str, str, str],
+    show_form: ShowForm,
+) -> Response:
+    """The sign-in form's POST (email, password, the form's token): the page's own token in
+    its cookie, or the form again with what was wrong."""
+    email, password, sent_token = credentials
+    if not form_token_matches(request, sent_token):
+        return show_form(messages.CSRF_MISSING, email, 403)
+    try:
+        login = LoginRequest(email=email, password=password)
+    except ValidationError:
+        return show_form("Enter your email address and password.", email, 400)
+    minutes = settings.console_session_minutes
+    try:
+        token, _lifetime = await auth_service.sign_in(session, settings, login)
+        principal = await authenticate(session, settings, token)
+        if not area.admits(principal):
+            raise Forbidden(area.refusal)
+    except DomainError as exc:
+        return show_form(exc.detail, email, exc.status_code)
+    # The page's own token: a test day long, for this page only.
+    token, _claims = security.issue_token(
+        settings.resolved_jwt_secret(), principal.id, "access", timedelta(minutes=minutes)
+    )
+    response = RedirectResponse(area.path, status_code=303)
+    set_session(area, response, token, minutes * 60, request.url.scheme == "https")
+    return response
+
+
+async def sign_out(
+    area: Area, request: Request, session: AsyncSession, settings: Settings, sent_token: str
+) -> Response:
+    principal = await optional_principal(area, request, session, settings)
+    if principal is not None and sent_token != csrf_token(settings, principal):
+        raise Forbidden(messages.CSRF_MISSING)
+    response = RedirectResponse(f"{area.path}/sign-in", status_code=303)
+    clear_session(area, response)
+    return response
 
 
 def csrf_token(settings: Settings, principal: Principal) -> str:
