@@ -14,11 +14,13 @@ RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-
 # What the tests need besides: the virtual microphone, speech, a virtual screen, and
 # PostgreSQL server binaries (the tests start their own throwaway cluster on loopback).
 # (binutils: PyInstaller and the packaging test read the bundle's ELF files with objdump;
+# chrpath: the package build removes the build machine's library path from them; lintian:
+# tests/test_packaging.py checks the .deb with it;
 # xdotool: tests/test_frozen_flow.py drives the frozen kiosk by keyboard;
 # strace: tests/stream/test_durability.py watches the kiosk's and the backend's fsyncs;
 # chromium: the room console's browser tests, driven by Playwright.)
 TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql xdotool \
-	binutils strace python3-pyatspi at-spi2-core dbus chromium
+	binutils chrpath lintian strace python3-pyatspi at-spi2-core dbus chromium
 
 .DEFAULT_GOAL := help
 .PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz bench bench-quick
@@ -100,7 +102,7 @@ screenshots: test-system-deps $(INSTALLED) ## Refresh docs/screenshots (every sc
 # The onedir bundle (dist/interview-kiosk/) and the .deb (dist/interview-kiosk_<version>_amd64.deb);
 # docs/deployment.md says how to install them.
 package: system-deps $(INSTALLED) ## Build the PyInstaller bundle and the .deb into dist/
-	@packaging/ensure-apt.sh binutils
+	@packaging/ensure-apt.sh binutils chrpath
 	packaging/build-package.sh dist
 
 clean: ## Remove build output and caches (keeps .venv)

@@ -166,6 +166,11 @@ def virtual_mic() -> Iterator[VirtualMic]:
     try:
         yield mic
     finally:
+        # A capture's stop() closes its stream on the audio thread, later: terminating
+        # PortAudio while that thread is still stopping a stream can hang both. Wait for it.
+        from kiosk.audio.capture import _AUDIO_THREAD
+
+        _AUDIO_THREAD.submit(lambda: None).result(timeout=30)
         sd._terminate()
         for name, value in saved.items():
             if value is None:

@@ -212,14 +212,17 @@ class SeatSpeaker:
     async def play(self, pcm: bytes, rate: int) -> None:
         self.stop()
         self.sounds += 1
-        self.playing = asyncio.ensure_future(asyncio.sleep(min(len(pcm) / 2 / rate / 10, 0.3)))
+        # This play's own sound: a newer play replaces self.playing (or clears it) meanwhile.
+        playing = asyncio.ensure_future(asyncio.sleep(min(len(pcm) / 2 / rate / 10, 0.3)))
+        self.playing = playing
         try:
-            await self.playing
+            await playing
         except asyncio.CancelledError:
-            if not self.playing.cancelled():  # the player itself was cancelled
+            if not playing.cancelled():  # the player itself was cancelled
                 raise
         finally:
-            self.playing = None
+            if self.playing is playing:
+                self.playing = None
 
     def stop(self) -> None:
         if self.playing is not None:

@@ -25,6 +25,7 @@ from backend.app.services.catalog import Catalog
 from backend.app.services.question_speech import find_engine
 from backend.app.services.review.retention import RetentionJob
 from backend.app.services.room.hub import RoomHub
+from backend.app.services.streaming.journal import Journal
 from backend.app.services.streaming.registry import StreamRegistry
 from backend.app.services.transcription.engine import find_model
 from backend.app.services.transcription.worker import TranscriptionWorker
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         # Read or generate it now, not in the first sign-in: an unwritable data directory
         # fails the start-up, and no request waits on the file.
         settings.resolved_jwt_secret()
+        # Replays the journals of backend processes that are gone, then starts this one's.
+        await app.state.journal.open()
         # (Enrolled seats are read when a console opens the room, not here: a backend must
         # start, and say so on /health, before its database is migrated.)
         background = [
@@ -84,6 +87,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.journal.close()
             await engine.dispose()
 
     app = FastAPI(title="Interview Kiosk backend", version=__version__, lifespan=lifespan)
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.schema_head = head_revision(settings)
     app.state.catalog = catalog
     app.state.streams = StreamRegistry()
+    app.state.journal = Journal(settings.data_dir, settings.journal_segment_bytes)
     app.state.speech = find_engine(settings)
     app.state.room = RoomHub()
     app.state.transcription = TranscriptionWorker(

@@ -44,10 +44,17 @@ class MicCheckResult:
         }
 
 
+# The floor and the level are judged over 20 ms windows whatever size the capture's blocks
+# are: a pause between two words is long enough to show the room's noise.
+WINDOW_BYTES = 640  # 20 ms of 16 kHz mono int16
+
+
 def analyse(blocks: list[bytes]) -> MicCheckResult:
-    """Judge a check recording: the quietest tenth of blocks is the noise floor, the loudest
-    tenth is the speech level."""
-    levels = sorted(block_dbfs(b) for b in blocks if b)
+    """Judge a check recording: the quietest tenth of 20 ms windows is the noise floor, the
+    loudest tenth is the speech level."""
+    audio = b"".join(blocks)
+    windows = [audio[start : start + WINDOW_BYTES] for start in range(0, len(audio), WINDOW_BYTES)]
+    levels = sorted(block_dbfs(w) for w in windows if len(w) >= 2)
     if not levels:
         return MicCheckResult(
             -120.0, -120.0, 0.0, False, "No sound at all: is a microphone connected?"

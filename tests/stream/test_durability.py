@@ -23,7 +23,14 @@ from backend.app.server import BackgroundServer
 from backend.app.services.streaming.recording import RecordingFile
 from support.api import Api
 from support.proxy import CuttableProxy
-from support.strace import Syscall, read_trace, start_traced_backend, stop_traced, strace_prefix
+from support.strace import (
+    FILE_CALLS,
+    Syscall,
+    read_trace,
+    start_traced_backend,
+    stop_traced,
+    strace_prefix,
+)
 from support.stream import frame, hello, new_interview, noise_pcm, sha256, write_wav
 
 pytestmark = pytest.mark.asyncio
@@ -161,6 +168,63 @@ async def test_the_backend_fsyncs_the_recordings_directory_before_the_first_ack(
     assert created[0].done_at <= synced.at
     assert synced.done_at <= first_ack_at
     assert synced.tid != calls[0].tid, "the directory fsync ran on the event loop"
+
+
+@pytest.mark.slow
+async def test_every_ack_follows_an_fsync_of_the_journal_that_holds_its_audio(
+    tmp_path: Path,
+) -> None:
+    """Event-driven acks keep the contract: for each ack, the journal record of the audio it
+    covers was written, and an fdatasync of the journal began after that write and returned
+    before the ack arrived. Two seats take turns, one frame in flight at a time, so the first
+    journal write after a frame is sent is that frame's."""
+    data_dir, trace = (tmp_path / "data").resolve(), tmp_path / "backend.strace"
+    calls = (*FILE_CALLS, "pwrite64")
+    strace, port = await asyncio.to_thread(start_traced_backend, data_dir, trace, calls)
+    timings: list[tuple[float, float]] = []  # (frame sent at, its ack received at)
+    try:
+
+        class _Remote:
+            url = f"http://127.0.0.1:{port}"
+            settings = Settings(data_dir=data_dir)
+
+        api = Api(_Remote())  # type: ignore[arg-type]
+        targets = [await asyncio.to_thread(new_interview, api) for _ in range(2)]
+        sockets = [await connect(t.ws_url, additional_headers=t.headers) for t in targets]
+        audio = noise_pcm(1.5)
+        for websocket in sockets:
+            await websocket.send(hello())
+            assert json.loads(await websocket.recv())["type"] == "ready"
+        for index in range(30):
+            websocket = sockets[index % 2]
+            offset = (index // 2) * 3200
+            sent_at = time.time()
+            await websocket.send(frame(offset, audio[offset : offset + 3200]))
+            while True:
+                message = json.loads(await websocket.recv())
+                if message["type"] == "ack" and message["offset"] >= offset + 3200:
+                    timings.append((sent_at, time.time()))
+                    break
+        for websocket in sockets:
+            await websocket.close()
+    finally:
+        await asyncio.to_thread(stop_traced, strace)
+
+    journal = re.compile(rf"{re.escape(str(data_dir))}/journal/[^/]+/\d+\.wal")
+    traced = read_trace(trace)
+    writes = [c for c in traced if c.name == "pwrite64" and c.ok
+              and c.fd_path and journal.fullmatch(c.fd_path)]  # fmt: skip
+    syncs = _syncs_of(traced, journal)
+    assert len(writes) >= 30
+    margins = []
+    for sent_at, acked_at in timings:
+        write = next(w for w in writes if w.at >= sent_at)
+        covering = [s for s in syncs if s.at >= write.done_at and s.done_at <= acked_at]
+        assert covering, f"an ack at {acked_at} with no journal fsync after the write"
+        margins.append((acked_at - write.done_at) * 1000)
+        assert all(s.tid != traced[0].tid for s in covering), "an fsync ran on the loop"
+    print(f"{len(timings)} acks, each after an fdatasync of its record; write to ack "
+          f"median {sorted(margins)[len(margins) // 2]:.1f} ms")  # fmt: skip
 
 
 async def test_a_reopened_recording_hashes_what_it_held_and_what_arrives_as_one(

@@ -104,14 +104,17 @@ def read_trace(path: Path) -> list[Syscall]:
     return sorted(calls, key=lambda call: call.at)  # stable: the main thread's first stays first
 
 
-def start_traced_backend(data_dir: Path, trace: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_traced_backend(
+    data_dir: Path, trace: Path, calls: tuple[str, ...] = FILE_CALLS
+) -> tuple[subprocess.Popen[bytes], int]:
     """``python -m backend serve`` over ``data_dir`` under strace, once /health answers: the
     strace process and the backend's port. Stop it with ``stop_traced``."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     proc = subprocess.Popen(
-        [*strace_prefix(trace), sys.executable, "-m", "backend", "serve", "--port", str(port)],
+        [*strace_prefix(trace, calls), sys.executable, "-m", "backend", "serve", "--port",
+         str(port)],
         env={**os.environ, "IK_DATA_DIR": str(data_dir)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip

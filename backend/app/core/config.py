@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     stt_poll_seconds: float = Field(default=2.0, gt=0)
     # How often the backend deletes audio and transcripts past their posting's retention.
     retention_check_seconds: float = Field(default=3600.0, gt=0)
+    # The audio journal's segment size (services/streaming/journal.py): preallocated, and the
+    # recordings it touched are fsync'd each time one fills. 16 MiB is ~5 s of 100 seats.
+    journal_segment_bytes: int = Field(default=16 << 20, ge=64 << 10, le=1 << 30)
 
     # Resolved once per Settings object: every authenticated request needs the secret, and a
     # file read on each would be blocking I/O on the server's loop. (``model_copy`` carries it

@@ -21,7 +21,6 @@ from backend.app.core.errors import DomainError, NotFound
 from backend.app.services import messages
 from backend.app.services.auth import authenticate
 from backend.app.services.streaming.protocol import (
-    ACK_INTERVAL_SECONDS,
     CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_SUPERSEDED,
@@ -61,7 +60,7 @@ async def interview_stream(websocket: WebSocket, interview_id: str) -> None:
         if not live:
             await connection.close(CLOSE_SUPERSEDED, "superseded")
             return
-        stream = InterviewStream(app.state.sessionmaker, app.state.settings.data_dir, parsed_id)
+        stream = InterviewStream(app.state.sessionmaker, app.state.journal, parsed_id)
         try:
             await connection.run(stream)
         finally:
@@ -105,7 +104,7 @@ class _Connection:
             if not await self._hello(stream):
                 await self.close(CLOSE_NORMAL, "completed")  # an earlier connection ended it
                 return
-            acks = asyncio.create_task(self._ack_every_interval(stream))
+            acks = asyncio.create_task(self._ack_when_durable(stream))
             if stream.limit_due:  # e.g. no time to think: the answer starts with the question
                 for event in await stream.reach_limits():
                     await self.send(event)
@@ -170,9 +169,7 @@ class _Connection:
             await self.send(ready)
             return "completed" not in ready
 
-    async def _ack_every_interval(self, stream: InterviewStream) -> None:
+    async def _ack_when_durable(self, stream: InterviewStream) -> None:
+        # Event-driven: the journal's commit wakes this the moment the audio is durable.
         while True:
-            await asyncio.sleep(ACK_INTERVAL_SECONDS)
-            ack = await stream.ack_if_new()
-            if ack is not None:
-                await self.send(ack)
+            await self.send(await stream.next_ack())

@@ -1,10 +1,11 @@
-"""The recording file of one interview: append-only raw PCM, fsync'd in batches.
+"""The recording file of one interview: append-only raw PCM.
 
-The durable end is what an ack promises. After a crash the file's length is the durable end,
-cut back to a whole number of samples (a torn final write must not shift every later sample).
-A new file's name is durable only once its directory is fsync'd: that happens before the
-first ack that covers any of it. The sha256 of the recording is kept up to date as audio is
-appended, so completing a long interview never reads the whole file again.
+Its audio is made durable by the journal (``journal.py``) before any ack, and the file itself
+later. After a crash the file's length (once the journals of dead processes are replayed) is
+the durable end, cut back to a whole number of samples (a torn final write must not shift
+every later sample). A new file's name is made durable as it is created. The sha256 of the
+recording is kept up to date as audio is appended, so completing a long interview never
+reads the whole file again.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import hashlib
 import os
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 
@@ -21,65 +23,93 @@ def recording_path(data_dir: Path, interview_id: object) -> Path:
 
 
 class RecordingFile:
-    """Open (or create) a recording. Blocking (it fsyncs): call it off the event loop."""
+    """Open (or create) a recording. Blocking (it fsyncs): call it off the event loop.
 
-    def __init__(self, path: Path, sample_width: int) -> None:
+    Audio appended here is held in memory; the process's ``Journal`` makes it durable, and
+    writes it to this file off the event loop (``take_pending``, in ``writer``: one thread,
+    so writes and fsyncs of a file happen in the order they were asked for), in chunks of
+    about a second, at a checkpoint, or when the stream closes (``sync``).
+    """
+
+    def __init__(self, path: Path, sample_width: int, writer: Executor | None = None) -> None:
         self.path = path
-        # Directories holding a name this file made, fsync'd before the first ack.
-        self._unsynced_directories: list[Path] = []
+        self._writer = writer
+        directories = [path.parent]
         if not path.parent.is_dir():
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._unsynced_directories.append(path.parent.parent)
+            directories.append(path.parent.parent)
         try:
-            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-            self._unsynced_directories.insert(0, path.parent)
+            # Not O_APPEND: chunks are written at their offsets (pwrite ignores the offset of
+            # an O_APPEND file on Linux).
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            self._fd = os.open(path, os.O_RDWR | os.O_APPEND)
-            # A process killed before its first ack may have left the name unsynced, and
-            # `ready` is about to promise these bytes: make the name durable now.
-            self._unsynced_directories.insert(0, path.parent)
-        self._directories_lock = asyncio.Lock()
+            self._fd = os.open(path, os.O_RDWR)
         size = os.fstat(self._fd).st_size
         aligned = size - size % sample_width
         if aligned != size:
             os.ftruncate(self._fd, aligned)
+        # `ready` is about to promise these bytes, and the first ack the file's name: both
+        # durable now (a process killed before an ack may have left either in the cache).
         os.fsync(self._fd)
-        if aligned:
-            _fsync_directories(self._unsynced_directories)
-            self._unsynced_directories = []
-        self.written_end = aligned
-        self.durable_end = aligned
+        fsync_directories(directories)
+        self.written_end = aligned  # received: in the file or pending
+        self.durable_end = aligned  # fsync'd in the file itself
+        self._pending = bytearray()  # received, not yet handed to the writer
+        self._file_end = aligned  # where the pending bytes go
+        self.write_error: BaseException | None = None
         # None: reopened with audio in it, which digest() hashes off the loop the first time.
         self._sha256: hashlib._Hash | None = hashlib.sha256() if aligned == 0 else None
         self._rederive_lock = asyncio.Lock()
 
     def append(self, data: bytes) -> None:
-        # Small writes to the page cache and a hash of at most 64 KB: tens of microseconds,
-        # fine on the event loop.
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        # A copy into memory and a hash of at most 64 KB: no system call on the event loop.
+        self._pending += data
         self.written_end += len(data)
         if self._sha256 is not None:
             self._sha256.update(data)
 
+    @property
+    def pending_bytes(self) -> int:
+        return len(self._pending)
+
+    def take_pending(self) -> tuple[int, bytes]:
+        """The bytes not yet handed to the writer, and the file offset they go to; the caller
+        writes them (``write_at``) on ``writer``, in the order taken."""
+        at, chunk = self._file_end, bytes(self._pending)
+        self._pending.clear()
+        self._file_end += len(chunk)
+        return at, chunk
+
+    def materialize(self) -> None:
+        """Hand what is pending to the writer now (off the loop, in order); its journal
+        records keep it durable meanwhile."""
+        assert self._writer is not None and self._fd >= 0
+        at, chunk = self.take_pending()
+        if chunk:
+            self._writer.submit(write_at, self._fd, at, chunk).add_done_callback(self._written)
+
+    def _written(self, future: Future[None]) -> None:
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            self.write_error = exc  # raised by the next sync(): the file is not whole
+
     async def sync(self) -> int:
-        """Make everything written durable (fsync on a worker thread); return the durable end."""
+        """Write what is pending and fsync, on the writer; return the durable end."""
+        if self.write_error is not None:
+            raise self.write_error
         end = self.written_end
         if end > self.durable_end:
-            await asyncio.to_thread(os.fsync, self._fd)
-            await self._sync_directories()
-            # The periodic ack and answer_done may sync at once; never move backwards.
+            at, chunk = self.take_pending()
+            fd = self._fd
+            await asyncio.get_running_loop().run_in_executor(
+                self._writer, _write_and_fsync, fd, at, chunk
+            )
             self.durable_end = max(self.durable_end, end)
         return self.durable_end
 
-    async def _sync_directories(self) -> None:
-        # Under a lock: a second sync() must not ack while the first is still fsyncing them.
-        async with self._directories_lock:
-            if self._unsynced_directories:
-                await asyncio.to_thread(_fsync_directories, self._unsynced_directories)
-                self._unsynced_directories = []
+    def dup_fd(self) -> int | None:
+        """A second descriptor of the file for a checkpoint thread to write, fsync and close
+        (this one may be closed meanwhile); None once closed."""
+        return None if self._fd < 0 else os.dup(self._fd)
 
     async def digest(self) -> str:
         """The sha256 (hex) of everything written so far."""
@@ -90,17 +120,34 @@ class RecordingFile:
                 sha256 = hashlib.sha256()
                 hashed = 0
                 while hashed < self.written_end:
+                    in_file = await self.sync()  # what is pending goes to the file first
                     hashed = await asyncio.to_thread(
-                        _hash_range, self.path, sha256, hashed, self.written_end
+                        _hash_range, self.path, sha256, hashed, in_file
                     )
                 self._sha256 = sha256
         return self._sha256.hexdigest()
 
     def close(self) -> None:
-        os.close(self._fd)
+        """Close (after ``sync``: anything still pending is dropped, as a crash would)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
-def _fsync_directories(directories: list[Path]) -> None:
+def write_at(fd: int, at: int, chunk: bytes) -> None:
+    """Write all of ``chunk`` at offset ``at`` (blocking)."""
+    view = memoryview(chunk)
+    while view:
+        written = os.pwrite(fd, view, at)
+        view, at = view[written:], at + written
+
+
+def _write_and_fsync(fd: int, at: int, chunk: bytes) -> None:
+    write_at(fd, at, chunk)
+    os.fsync(fd)
+
+
+def fsync_directories(directories: list[Path]) -> None:
     """Make the names in ``directories`` survive a power cut (POSIX; Windows cannot open a
     directory so, and NTFS journals names itself)."""
     if os.name == "nt":

@@ -1,5 +1,6 @@
-"""One interview's stream while a connection holds it: offsets, appends, batched fsync,
-questions, and finalization. The WebSocket route only moves messages in and out."""
+"""One interview's stream while a connection holds it: offsets, appends, acks once the
+journal has made the audio durable, questions, and finalization. The WebSocket route only
+moves messages in and out."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import asyncio
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -19,7 +19,9 @@ from backend.app.models.enums import InterviewStatus
 from backend.app.repositories import audit, interviews
 from backend.app.services import messages
 from backend.app.services.auth import Principal, require_owner
+from backend.app.services.streaming.journal import Journal, JournalFailed
 from backend.app.services.streaming.protocol import (
+    CLOSE_INTERNAL,
     CLOSE_POLICY,
     SAMPLE_WIDTH,
     AudioFormat,
@@ -68,15 +70,21 @@ class InterviewStream:
     def __init__(
         self,
         sessionmaker: async_sessionmaker[AsyncSession],
-        data_dir: Path,
+        journal: Journal,
         interview_id: uuid.UUID,
     ) -> None:
         self._sessionmaker = sessionmaker
-        self._data_dir = data_dir
+        self._journal = journal
         self.interview_id = interview_id
         self._recording: RecordingFile | None = None
         self._format: AudioFormat | None = None
         self._acked = -1
+        self._durable = -1  # the journal says the audio up to here is durable
+        self._durable_changed = asyncio.Event()
+        self._position = 0  # in the journal: the end of this stream's last record
+        # A take message or `end` waits for its own ack: the ack task must not send it first
+        # (the client would read the ack twice, or after the next question).
+        self._ack_claimed = False
         # The offset at which a think or answer limit next ends something (None: none runs).
         self._deadline: int | None = None
         # Limits run only for a client that keeps the same clock (hello features "rules"): an
@@ -117,10 +125,13 @@ class InterviewStream:
                     "format mismatch",
                 )
             self._format = audio_format
+            # After a power cut, acknowledged audio may be in a dead process's journal only.
+            await self._journal.recover()
             self._recording = await asyncio.to_thread(
                 RecordingFile,
-                recording_path(self._data_dir, self.interview_id),
+                recording_path(self._journal.data_dir, self.interview_id),
                 SAMPLE_WIDTH * audio_format.channels,
+                self._journal.writer,
             )
             if interview.status == InterviewStatus.SCHEDULED:
                 interview.status = InterviewStatus.IN_PROGRESS
@@ -135,7 +146,7 @@ class InterviewStream:
             self._deadline = timeline.deadline()
             await session.commit()
             resume_offset = self._recording.durable_end
-            self._acked = resume_offset
+            self._acked = self._durable = resume_offset
             logger.info("stream_ready", interview_id=str(self.interview_id),
                         resume_offset=resume_offset)  # fmt: skip
             return {
@@ -154,8 +165,36 @@ class InterviewStream:
             return error("gap", f"expected offset {end}, got {offset}", expected_offset=end)
         already = end - offset
         if already < len(audio):
-            self._recording.append(audio[already:] if already else audio)
+            data = audio[already:] if already else audio
+            # The recording first: a journal record then always has its bytes in the file
+            # (the page cache) too, so replaying a journal never moves a file's end.
+            self._recording.append(data)
+            try:
+                self._position = self._journal.append(
+                    self, self._recording, self.interview_id, end, data
+                )
+            except JournalFailed as failed:
+                raise ProtocolViolation(
+                    CLOSE_INTERNAL,
+                    error("storage", "the backend cannot store audio now"),
+                    f"journal: {failed}",
+                ) from failed
         return None
+
+    def on_durable(self, offset: int) -> None:
+        """The journal made this stream's audio durable up to ``offset`` (called on the loop
+        by its commit): the connection's ack task wakes."""
+        if offset > self._durable:
+            self._durable = offset
+            self._durable_changed.set()
+
+    async def next_ack(self) -> dict[str, Any]:
+        """Wait until more audio is durable than was acked; the ack to send."""
+        while self._ack_claimed or self._durable <= self._acked:
+            self._durable_changed.clear()
+            await self._durable_changed.wait()
+        self._acked = self._durable
+        return {"type": "ack", "offset": self._acked}
 
     @property
     def limit_due(self) -> bool:
@@ -186,7 +225,7 @@ class InterviewStream:
             return [error("bad_message", f"{message.kind}.offset {offset} is past the audio "
                                          f"received ({written})")]  # fmt: skip
         index, take = message.index, message.take
-        ack = [] if message.kind == "answer_started" else [await self._ack()]
+        ack = [] if message.kind == "answer_started" else await self._ack()
 
         def step(timeline: Timeline) -> list[dict[str, Any]]:
             # The limits the audio already passed come first: they happened before.
@@ -227,20 +266,28 @@ class InterviewStream:
                             **{k: v for k, v in event.items() if k != "type"})  # fmt: skip
         return events
 
-    async def ack_if_new(self) -> dict[str, Any] | None:
-        """fsync what arrived since the last ack; the ack to send, or None if nothing new."""
-        if self._recording is None:
-            return None
-        durable = await self._recording.sync()
-        if durable == self._acked:
-            return None
-        self._acked = durable
-        return {"type": "ack", "offset": durable}
-
-    async def _ack(self) -> dict[str, Any]:
+    async def _ack(self) -> list[dict[str, Any]]:
+        """Wait for everything received to be durable; the ack that says so, unless the
+        connection's ack task already took it (then it is sent, or first in line to be)."""
         assert self._recording is not None
-        self._acked = await self._recording.sync()
-        return {"type": "ack", "offset": self._acked}
+        end, position = self._recording.written_end, self._position
+        self._ack_claimed = True
+        try:
+            await self._journal.wait_durable(position)
+        except JournalFailed as failed:
+            raise ProtocolViolation(
+                CLOSE_INTERNAL,
+                error("storage", "the backend cannot store audio now"),
+                f"journal: {failed}",
+            ) from failed
+        finally:
+            self._ack_claimed = False
+            self._durable_changed.set()  # the ack task looks again
+        self.on_durable(end)
+        if self._acked >= end:
+            return []
+        self._acked = end
+        return [{"type": "ack", "offset": end}]
 
     async def _interview(self, session: AsyncSession) -> Interview:
         interview = await interviews.get_with_questions(session, self.interview_id)
@@ -251,10 +298,13 @@ class InterviewStream:
         return interview
 
     async def end(self) -> list[dict[str, Any]]:
-        ack = await self._ack()
+        # The final ack always precedes `completed`, even if it repeats the last one.
+        ack = await self._ack() or [{"type": "ack", "offset": self._acked}]
         assert self._recording is not None and self._format is not None
         audio_bytes = self._acked
         digest = await self._recording.digest()  # kept as audio arrived: no file read
+        # Transcripts and the review page read the file as soon as it is complete.
+        await self._recording.sync()
         duration = audio_bytes / self._format.bytes_per_second
         async with self._sessionmaker() as session:
             interview = await self._interview(session)
@@ -280,11 +330,13 @@ class InterviewStream:
             "duration_seconds": duration,
             "sha256": digest,
         }
-        return [ack, completed]
+        return [*ack, completed]
 
     async def close(self) -> None:
-        """Make everything received durable (the next connection resumes from it) and close."""
+        """Make everything received durable (the next connection resumes from it) and close.
+        The file itself is fsync'd, so no journal checkpoint needs it any more."""
         if self._recording is not None:
+            self._journal.forget(self)
             await self._recording.sync()
             self._recording.close()
             self._recording = None
