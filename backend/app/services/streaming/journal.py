@@ -1,12 +1,13 @@
 """The audio journal: one write-ahead log for every interview a backend process streams.
 
-Each frame's new audio is written to its recording (the page cache only) and then appended to
-this process's journal as a record. One ``fdatasync`` of the journal makes everything appended
-before it durable, whichever interviews it came from (group commit, as a database's WAL): an
-fsync starts as soon as new audio is written and none is in flight, its acks go out the moment
-it returns, and what arrives meanwhile rides the next one. Measured on this machine's ext4, an
-append-and-fdatasync into a preallocated file costs 123 µs of wall time and 41 µs of CPU where
-an fsync of each recording costs 225 µs and 79 µs; and one covers many seats.
+Each frame's new audio is appended to its recording's memory buffer and, as a record, to this
+process's journal buffer: no system call on the event loop. One write and ``fdatasync`` of the
+journal makes everything appended before it durable, whichever interviews it came from (group
+commit, as a database's WAL): an fsync starts as soon as new audio is written and none is in
+flight, its acks go out the moment it returns, and what arrives meanwhile rides the next one.
+Measured on this machine's ext4, an append-and-fdatasync into a preallocated file costs 123 µs
+of wall time and 41 µs of CPU where an fsync of each recording costs 225 µs and 79 µs; and one
+covers many seats.
 
 The recordings are made durable later, off the hot path: when a segment fills, the recordings
 it touched are fsync'd on a checkpoint thread and the segment is recycled. If the machine
@@ -200,7 +201,7 @@ class Journal:
         offset: int,
         data: bytes,
     ) -> int:
-        """Journal ``data`` (already written to ``recording`` at ``offset``); returns the
+        """Journal ``data`` (already appended to ``recording`` at ``offset``); returns the
         journal position to wait for. ``listener.on_durable`` hears when it is durable."""
         if self._failed is not None:
             raise JournalFailed(str(self._failed))

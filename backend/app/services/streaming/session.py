@@ -66,6 +66,13 @@ def _ready_for_completed(interview: Interview) -> dict[str, Any]:
     }
 
 
+def _storage_failure(failed: JournalFailed) -> ProtocolViolation:
+    """Nothing more can be acked: close 1011 with `storage`; the client keeps its audio."""
+    return ProtocolViolation(
+        CLOSE_INTERNAL, error("storage", "the backend cannot store audio now"), f"journal: {failed}"
+    )
+
+
 class InterviewStream:
     def __init__(
         self,
@@ -166,19 +173,13 @@ class InterviewStream:
         already = end - offset
         if already < len(audio):
             data = audio[already:] if already else audio
-            # The recording first: a journal record then always has its bytes in the file
-            # (the page cache) too, so replaying a journal never moves a file's end.
-            self._recording.append(data)
+            self._recording.append(data)  # in memory: the journal writes it out
             try:
                 self._position = self._journal.append(
                     self, self._recording, self.interview_id, end, data
                 )
             except JournalFailed as failed:
-                raise ProtocolViolation(
-                    CLOSE_INTERNAL,
-                    error("storage", "the backend cannot store audio now"),
-                    f"journal: {failed}",
-                ) from failed
+                raise _storage_failure(failed) from failed
         return None
 
     def on_durable(self, offset: int) -> None:
@@ -275,11 +276,7 @@ class InterviewStream:
         try:
             await self._journal.wait_durable(position)
         except JournalFailed as failed:
-            raise ProtocolViolation(
-                CLOSE_INTERNAL,
-                error("storage", "the backend cannot store audio now"),
-                f"journal: {failed}",
-            ) from failed
+            raise _storage_failure(failed) from failed
         finally:
             self._ack_claimed = False
             self._durable_changed.set()  # the ack task looks again
