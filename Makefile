@@ -18,9 +18,10 @@ RUNTIME_APT := libgl1 libegl1 libxkbcommon0 libglib2.0-0 libfontconfig1 libdbus-
 # tests/test_packaging.py checks the .deb with it;
 # xdotool: tests/test_frozen_flow.py drives the frozen kiosk by keyboard;
 # strace: tests/stream/test_durability.py watches the kiosk's and the backend's fsyncs;
-# chromium: the room console's browser tests, driven by Playwright.)
+# chromium: the room console's browser tests, driven by Playwright;
+# nginx: tests/stream/test_scale_out.py runs the shipped configuration before three backends.)
 TEST_APT := pulseaudio pulseaudio-utils libasound2-plugins espeak-ng sox xvfb xauth postgresql xdotool \
-	binutils chrpath lintian strace python3-pyatspi at-spi2-core dbus chromium
+	binutils chrpath lintian strace python3-pyatspi at-spi2-core dbus chromium nginx
 
 .DEFAULT_GOAL := help
 .PHONY: help run serve test lint typecheck pytest pytest-postgres screenshots bootstrap system-deps test-system-deps demo-db clean package fuzz bench bench-quick

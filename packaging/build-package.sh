@@ -65,6 +65,7 @@ rm -rf "$PKG"
 mkdir -p "$PKG/DEBIAN" "$PKG/opt" "$PKG/usr/bin" "$PKG/usr/lib/interview-kiosk" \
   "$PKG/usr/share/applications" "$PKG/usr/share/xsessions" "$PKG/usr/share/doc/interview-kiosk" \
   "$PKG/usr/share/man/man1" "$PKG/usr/share/lintian/overrides" \
+  "$PKG/usr/share/doc/interview-kiosk/examples" \
   "$PKG/lib/systemd/system" "$PKG/etc/interview-kiosk"
 
 # The bundle, with its symbolic links (PyInstaller 6 uses them; copies would double Qt).
@@ -78,7 +79,11 @@ install -m 0644 "$DEB_SRC/interview-kiosk-session.desktop" \
   "$PKG/usr/share/xsessions/interview-kiosk.desktop"
 install -m 0755 "$DEB_SRC/kiosk-session" "$PKG/usr/lib/interview-kiosk/kiosk-session"
 # Debian 12 packages ship units in /lib (merged /usr makes it /usr/lib as well).
-install -m 0644 "$DEB_SRC/interview-backend.service" "$PKG/lib/systemd/system/"
+install -m 0644 "$DEB_SRC/interview-backend.service" "$DEB_SRC/interview-backend@.service" \
+  "$PKG/lib/systemd/system/"
+# For a central server's several processes: nginx in front (docs/deployment.md).
+install -m 0644 "$ROOT/packaging/nginx/interview-kiosk.conf" \
+  "$PKG/usr/share/doc/interview-kiosk/examples/nginx.conf"
 install -m 0644 "$ROOT/docs/deployment.md" "$PKG/usr/share/doc/interview-kiosk/"
 # The copyright file, with the Python packages this bundle holds and their licences; the
 # changelog (a native package's is changelog.gz) and the manual pages, compressed as

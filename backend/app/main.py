@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
             for task in background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await app.state.streams.close()
             await app.state.journal.close()
             await engine.dispose()
 
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
     app.state.sessionmaker = create_sessionmaker(engine)
     app.state.schema_head = head_revision(settings)
     app.state.catalog = catalog
-    app.state.streams = StreamRegistry()
+    app.state.streams = StreamRegistry.for_database(settings.resolved_database_url())
     app.state.journal = Journal(settings.data_dir, settings.journal_segment_bytes)
     app.state.speech = find_engine(settings)
     app.state.room = RoomHub()

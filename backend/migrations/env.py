@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from backend.app.core.config import Settings
@@ -18,6 +19,10 @@ from backend.app.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Several backend processes on one PostgreSQL database each migrate as they start (systemd
+# starts them together): they take turns under this transaction-level advisory lock, and
+# the ones that follow find the schema current. (An arbitrary constant: "IKmigrat".)
+MIGRATION_LOCK = 0x494B6D6967726174
 
 
 def _do_run(connection: Connection) -> None:
@@ -27,6 +32,8 @@ def _do_run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

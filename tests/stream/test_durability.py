@@ -20,7 +20,7 @@ from websockets.asyncio.client import connect
 
 from backend.app.core.config import Settings
 from backend.app.server import BackgroundServer
-from backend.app.services.streaming.recording import RecordingFile
+from backend.app.services.streaming.recording import RecordingBusy, RecordingFile
 from support.api import Api
 from support.proxy import CuttableProxy
 from support.strace import (
@@ -246,4 +246,27 @@ async def test_a_reopened_recording_hashes_what_it_held_and_what_arrives_as_one(
     assert await digesting == sha256(before + after + meanwhile)
     reopened.append(b"\x01\x02")
     assert await reopened.digest() == sha256(before + after + meanwhile + b"\x01\x02")
+    reopened.close()
+
+
+async def test_an_open_recording_is_not_opened_by_a_second_stream_until_it_is_closed(
+    tmp_path: Path,
+) -> None:
+    """The fence between a stream that is closing (writing and syncing what it received)
+    and the one taking over, in this process or another: the second waits, then sees all."""
+    path = tmp_path / "recordings" / "interview.pcm"
+    audio = noise_pcm(1.0, seed=6)
+    first = RecordingFile(path, 2)
+    first.append(audio)  # received, still in memory
+    started = time.monotonic()
+    with pytest.raises(RecordingBusy):
+        RecordingFile(path, 2, wait_seconds=0.2)
+    assert time.monotonic() - started >= 0.2  # it waited before giving up
+    second = asyncio.create_task(asyncio.to_thread(RecordingFile, path, 2, None, 5.0))
+    await asyncio.sleep(0.3)
+    assert not second.done()
+    await first.sync()
+    first.close()
+    reopened = await second
+    assert reopened.written_end == len(audio)
     reopened.close()

@@ -23,16 +23,24 @@ def free_port() -> int:
 
 
 class BackendProcess:
-    """``python -m backend serve`` on a fixed port over one data directory (SQLite)."""
+    """``python -m backend serve`` on a fixed port over one data directory (SQLite, or the
+    PostgreSQL database at ``database_url``, which several processes may share)."""
 
     def __init__(
-        self, data_dir: Path, port: int | None = None, env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        database_url: str | None = None,
     ) -> None:
         self.data_dir = data_dir
-        self.env = env or {}
+        self.env = dict(env or {})
+        if database_url is not None:
+            self.env["IK_DATABASE_URL"] = database_url
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = Settings(data_dir=data_dir)  # what support.api.Api needs of a server
+        # What support.api.Api needs of a server.
+        self.settings = Settings(data_dir=data_dir, database_url=database_url)
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> BackendProcess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -126,12 +127,20 @@ class Settings(BaseSettings):
             pass
         self.data_dir.mkdir(parents=True, exist_ok=True)
         value = secrets.token_urlsafe(48)
+        # Written whole under another name, then linked into place: processes starting
+        # together (several behind nginx) never read a file that is still empty.
+        fd, temporary = tempfile.mkstemp(prefix=".jwt-secret-", dir=self.data_dir)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race; use its secret
-            return path.read_text().strip()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value)
+            with os.fdopen(fd, "w") as handle:  # mkstemp: mode 0600
+                handle.write(value)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:  # another process won the race; use its secret
+                return path.read_text().strip()
+        finally:
+            os.unlink(temporary)
         return value
 
 

@@ -89,7 +89,7 @@ async def delete_candidate_interviews(
     aloud and transcripts from disk, and the rows with their reviews; audited."""
     streams: StreamRegistry = request.app.state.streams
     return await retention.delete_candidate_interviews(
-        session, principal, candidate_id, settings.data_dir, streams.is_live
+        session, principal, candidate_id, settings.data_dir, streams.is_streaming
     )
 
 

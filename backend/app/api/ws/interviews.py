@@ -20,10 +20,12 @@ from backend.app.api.ws.handshake import bearer, refuse
 from backend.app.core.errors import DomainError, NotFound
 from backend.app.services import messages
 from backend.app.services.auth import authenticate
+from backend.app.services.streaming.ownership import OwnershipUnavailable
 from backend.app.services.streaming.protocol import (
     CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_SUPERSEDED,
+    CLOSE_TRY_AGAIN,
     HELLO_TIMEOUT_SECONDS,
     TAKE_MESSAGES,
     BadMessage,
@@ -56,20 +58,26 @@ async def interview_stream(websocket: WebSocket, interview_id: str) -> None:
         return
     await websocket.accept()
     connection = _Connection(websocket)
-    async with app.state.streams.hold(parsed_id, connection, _supersede) as live:
-        if not live:
-            await connection.close(CLOSE_SUPERSEDED, "superseded")
-            return
-        stream = InterviewStream(app.state.sessionmaker, app.state.journal, parsed_id)
-        try:
-            await connection.run(stream)
-        finally:
-            await stream.close()
+    try:
+        async with app.state.streams.hold(parsed_id, connection, _supersede) as live:
+            if not live:
+                await connection.close(CLOSE_SUPERSEDED, "superseded")
+                return
+            stream = InterviewStream(app.state.sessionmaker, app.state.journal, parsed_id)
+            try:
+                await connection.run(stream)
+            finally:
+                await stream.close()
+    except OwnershipUnavailable as busy:
+        # Before `ready`, so no `error` message (v1 clients take one as a refusal): the
+        # close code alone says "try again", and every client reconnects on it.
+        logger.warning("stream_busy", interview_id=str(parsed_id), reason=str(busy))
+        await connection.close(CLOSE_TRY_AGAIN, "busy: another backend process has it")
 
 
-async def _supersede(connection: object) -> None:
+async def _supersede(connection: object, code: int) -> None:
     assert isinstance(connection, _Connection)
-    await connection.close(CLOSE_SUPERSEDED, "superseded")
+    await connection.close(code, "superseded" if code == CLOSE_SUPERSEDED else "moving")
 
 
 class _Connection:

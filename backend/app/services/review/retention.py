@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -139,11 +139,12 @@ async def delete_candidate_interviews(
     principal: Principal,
     candidate_id: uuid.UUID,
     data_dir: Path,
-    streaming: Callable[[uuid.UUID], bool],
+    streaming: Callable[[uuid.UUID], Awaitable[bool]],
 ) -> CandidateDeletion:
     """Delete every interview of one candidate: its files, transcripts, reviews, share links
     and rows (admins); incidents the proctors filed stay with the room, unlinked from it.
-    Refused while one of them is streaming (``streaming(id)``): end the session first. One
+    Refused while one of them is streaming to any backend process (``streaming(id)``): end
+    the session first. One
     left "in progress" by a seat that never came back is deleted like the rest."""
     require_admin(principal)
     candidate = await session.get(User, candidate_id)
@@ -152,8 +153,9 @@ async def delete_candidate_interviews(
     found = list(await session.scalars(
         select(Interview).where(Interview.candidate_id == candidate_id)
     ))  # fmt: skip
-    if any(streaming(i.id) for i in found):
-        raise Conflict(messages.INTERVIEW_UNDER_WAY)
+    for interview in found:
+        if await streaming(interview.id):
+            raise Conflict(messages.INTERVIEW_UNDER_WAY)
     files = 0
     for interview in found:
         files += await asyncio.to_thread(remove_media, data_dir, interview.id)

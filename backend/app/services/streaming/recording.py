@@ -6,13 +6,20 @@ the durable end, cut back to a whole number of samples (a torn final write must 
 every later sample). A new file's name is made durable as it is created. The sha256 of the
 recording is kept up to date as audio is appended, so completing a long interview never
 reads the whole file again.
+
+An open recording is ``flock``'d: a stream in another process (or a takeover racing the
+previous holder's close) waits until the previous one has written and synced all it received,
+so its ``ready`` offset covers every byte already acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import hashlib
 import os
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Executor, Future
 from pathlib import Path
@@ -20,6 +27,10 @@ from pathlib import Path
 
 def recording_path(data_dir: Path, interview_id: object) -> Path:
     return data_dir / "recordings" / f"{interview_id}.pcm"
+
+
+class RecordingBusy(Exception):
+    """Another stream still has the recording open (it is closing, or it is wedged)."""
 
 
 class RecordingFile:
@@ -31,7 +42,13 @@ class RecordingFile:
     about a second, at a checkpoint, or when the stream closes (``sync``).
     """
 
-    def __init__(self, path: Path, sample_width: int, writer: Executor | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        sample_width: int,
+        writer: Executor | None = None,
+        wait_seconds: float = 0.0,
+    ) -> None:
         self.path = path
         self._writer = writer
         directories = [path.parent]
@@ -44,22 +61,34 @@ class RecordingFile:
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             self._fd = os.open(path, os.O_RDWR)
+        try:
+            _lock(self._fd, wait_seconds)
+        except RecordingBusy:
+            os.close(self._fd)
+            raise
+        self._sample_width = sample_width
+        self._pending = bytearray()  # received, not yet handed to the writer
+        self.write_error: BaseException | None = None
+        self._rederive_lock = asyncio.Lock()
+        self.remeasure()
+        fsync_directories(directories)
+
+    def remeasure(self) -> None:
+        """Read where the file ends (before any append): again after a journal replay that
+        ran while this was open. Blocking (it fsyncs)."""
+        assert not self._pending
         size = os.fstat(self._fd).st_size
-        aligned = size - size % sample_width
+        aligned = size - size % self._sample_width
         if aligned != size:
             os.ftruncate(self._fd, aligned)
         # `ready` is about to promise these bytes, and the first ack the file's name: both
         # durable now (a process killed before an ack may have left either in the cache).
         os.fsync(self._fd)
-        fsync_directories(directories)
         self.written_end = aligned  # received: in the file or pending
         self.durable_end = aligned  # fsync'd in the file itself
-        self._pending = bytearray()  # received, not yet handed to the writer
         self._file_end = aligned  # where the pending bytes go
-        self.write_error: BaseException | None = None
         # None: reopened with audio in it, which digest() hashes off the loop the first time.
         self._sha256: hashlib._Hash | None = hashlib.sha256() if aligned == 0 else None
-        self._rederive_lock = asyncio.Lock()
 
     def append(self, data: bytes) -> None:
         # A copy into memory and a hash of at most 64 KB: no system call on the event loop.
@@ -132,6 +161,17 @@ class RecordingFile:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def _lock(fd: int, wait_seconds: float) -> None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with contextlib.suppress(BlockingIOError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        if time.monotonic() >= deadline:
+            raise RecordingBusy("another stream still has the recording open")
+        time.sleep(0.02)
 
 
 def write_at(fd: int, at: int, chunk: bytes) -> None:

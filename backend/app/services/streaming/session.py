@@ -23,6 +23,7 @@ from backend.app.services.streaming.journal import Journal, JournalFailed
 from backend.app.services.streaming.protocol import (
     CLOSE_INTERNAL,
     CLOSE_POLICY,
+    CLOSE_TRY_AGAIN,
     SAMPLE_WIDTH,
     AudioFormat,
     ProtocolViolation,
@@ -30,12 +31,15 @@ from backend.app.services.streaming.protocol import (
     error,
     parse_frame,
 )
-from backend.app.services.streaming.recording import RecordingFile, recording_path
+from backend.app.services.streaming.recording import RecordingBusy, RecordingFile, recording_path
 from backend.app.services.streaming.timeline import TakeRefused, Timeline
 from backend.app.services.transcription import jobs as transcription_jobs
 
 logger = structlog.get_logger(__name__)
 FINISHED = (InterviewStatus.COMPLETED, InterviewStatus.ABANDONED)
+# How long a stream waits for the previous one to let go of the recording (it writes and
+# fsyncs what it received first): under the kiosk's 10 s wait for `ready`.
+RECORDING_WAIT_SECONDS = 5.0
 
 
 async def authorize_stream(
@@ -132,14 +136,21 @@ class InterviewStream:
                     "format mismatch",
                 )
             self._format = audio_format
-            # After a power cut, acknowledged audio may be in a dead process's journal only.
+            try:
+                # Waits for a previous stream (here or in another process) to let go of it.
+                self._recording = await asyncio.to_thread(
+                    RecordingFile,
+                    recording_path(self._journal.data_dir, self.interview_id),
+                    SAMPLE_WIDTH * audio_format.channels,
+                    self._journal.writer,
+                    RECORDING_WAIT_SECONDS,
+                )
+            except RecordingBusy as busy:  # the kiosk reconnects and tries again
+                raise ProtocolViolation(CLOSE_TRY_AGAIN, None, f"busy: {busy}") from busy
+            # Acknowledged audio may be in a dead process's journal only (a crash, a power
+            # cut): replayed now that no live stream can write the recording, then measured.
             await self._journal.recover()
-            self._recording = await asyncio.to_thread(
-                RecordingFile,
-                recording_path(self._journal.data_dir, self.interview_id),
-                SAMPLE_WIDTH * audio_format.channels,
-                self._journal.writer,
-            )
+            await asyncio.to_thread(self._recording.remeasure)
             if interview.status == InterviewStatus.SCHEDULED:
                 interview.status = InterviewStatus.IN_PROGRESS
                 interview.started_at = datetime.now(UTC)
