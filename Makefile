@@ -35,7 +35,7 @@ $(BIN)/python:
 
 # Reinstall only when the dependencies change; a second run costs nothing.
 $(INSTALLED): pyproject.toml requirements.lock | $(BIN)/python
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,postgres,voices,stt]'
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev,postgres,voices,stt,server]'
 	touch $@
 
 system-deps:

@@ -297,6 +297,12 @@ def analyse(trace: Trace, seconds: float, check: dict[str, Any]) -> dict[str, An
         "callback_gap_ms": _stats([(b - a) * 1000 for a, b in pairwise(stamps)]),
         "acks": len(ack_times),
         "ack_gap_ms": _stats([(b - a) * 1000 for a, b in pairwise(ack_times)]),
+        # Where the longest wait for an ack ended, in seconds after the first block.
+        "ack_gap_max_at_s": round(
+            max(pairwise(ack_times), key=lambda ab: ab[1] - ab[0])[1] - stamps[0], 2
+        )
+        if len(ack_times) > 1 and stamps
+        else None,
         **check,
     }
 

@@ -14,12 +14,19 @@ from backend.app.core.migrate import upgrade_to_head
 from backend.app.main import create_app
 
 
-def _uvicorn_config(settings: Settings, host: str, port: int, log_level: str) -> uvicorn.Config:
+def _uvicorn_config(
+    settings: Settings, host: str, port: int, log_level: str, service: bool = False
+) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(settings),
         host=host,
         port=port,
         log_level=log_level,
+        # The service (`serve`, many seats) takes uvloop and httptools when the `server` extra
+        # is installed (CPU per seat, docs/benchmarks.md); the embedded backend shares the
+        # kiosk's process and stays on the standard library's loop and h11.
+        loop="auto" if service else "asyncio",
+        http="auto" if service else "h11",
         # PCM does not compress; deflate would only cost CPU on every audio frame.
         ws_per_message_deflate=False,
         # Protocol v1: pings every 10 s, a peer silent for 20 s is dropped; frames are at most
@@ -37,7 +44,7 @@ def serve_forever(settings: Settings, host: str, port: int, migrate: bool = True
     """Migrate (unless told not to) and serve until interrupted."""
     if migrate:
         upgrade_to_head(settings)
-    uvicorn.Server(_uvicorn_config(settings, host, port, settings.log_level)).run()
+    uvicorn.Server(_uvicorn_config(settings, host, port, settings.log_level, service=True)).run()
 
 
 class BackgroundServer:

@@ -35,7 +35,8 @@ logger = structlog.get_logger(__name__)
 MAX_FRAME_AUDIO = 32768
 # Captured 20 ms blocks go out as 100 ms frames: a backend's cost is per message (five times
 # fewer than one a block), and each frame is acked as soon as it is durable. Anything owed
-# (a take message, answer_done, end) sends what is waiting at once, whatever its length.
+# (a take message, answer_done, end) sends what is waiting at once, whatever its length, and
+# so does a frame that stopped filling for FRAME_SECONDS (capture paused or stopped).
 FRAME_SECONDS = 0.1
 FATAL_STATUSES = {
     401: "the session token was refused (signed out or expired)",
@@ -340,8 +341,10 @@ class AudioStreamer:
         answer_done_said_for: int | None = None
         end_said = False
         said: set[TakeAction] = set()
+        flush = False  # a part frame waited a whole frame's time: send it as it is
         while True:
             self._wake.clear()
+            filling = False
             while True:
                 unsaid = [owed for owed in self._owed if owed not in said]
                 due = unsaid[0] if unsaid else None
@@ -357,8 +360,9 @@ class AudioStreamer:
                 if room <= 0:
                     break  # caught up, or waiting for an ack (it sets _wake)
                 owing = due is not None or self._answer_done_for is not None
-                if room < self._frame_bytes and not (owing or self._end_requested):
-                    break  # less than a frame: the next captured block wakes this
+                if room < self._frame_bytes and not (owing or self._end_requested or flush):
+                    filling = True  # less than a frame: the next captured block wakes this
+                    break
                 chunk = bytes(self._pending[start : start + min(MAX_FRAME_AUDIO, room)])
                 await websocket.send(msg.frame(self._sent, chunk))
                 self._sent += len(chunk)
@@ -372,7 +376,15 @@ class AudioStreamer:
                 end_said = True
                 self._end_ever_sent = True
                 await websocket.send(msg.end())
-            await self._wake.wait()
+            flush = False
+            if not filling:
+                await self._wake.wait()
+                continue
+            try:
+                async with asyncio.timeout(FRAME_SECONDS):
+                    await self._wake.wait()
+            except TimeoutError:
+                flush = True  # no block came for a frame's time: the audio stopped
 
     async def _receive_loop(self, websocket: ClientConnection) -> None:
         async for raw in websocket:

@@ -145,3 +145,23 @@ async def test_refusals_that_a_retry_cannot_fix_fail_clearly(api: Api, tmp_path:
         await asyncio.wait_for(streamer.run(), 10)
     assert streamer.state is StreamState.FAILED
     assert streamer.reconnects == 0
+
+
+async def test_audio_that_stops_short_of_a_frame_is_still_sent_and_acked(
+    api: Api, backend_server: BackgroundServer, tmp_path: Path
+) -> None:
+    """Blocks are sent as 100 ms frames; when capture stops (a pause) with less than a
+    frame waiting, that part goes out after a frame's time instead of waiting for more."""
+    target = new_interview(api)
+    spool = Spool(tmp_path / "spool", SpoolInfo(target.interview_id, target.ws_url, 16000))
+    streamer = AudioStreamer(spool, target.candidate.token, "kiosk-1", "test")
+    runner = asyncio.create_task(streamer.run())
+    await asyncio.wait_for(streamer.wait_ready(), 10)
+    audio = noise_pcm(0.26, seed=12)  # two frames and three blocks
+    await feed(streamer, audio, speed=1)  # as captured: a frame goes when it is full
+    async with asyncio.timeout(5):  # without the flush: never, until `end`
+        while streamer.acked < len(audio):
+            await asyncio.sleep(0.02)
+    completed = await asyncio.wait_for(streamer.end(), 10)
+    await runner
+    assert completed is not None and completed["sha256"] == sha256(audio)

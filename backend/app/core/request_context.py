@@ -42,7 +42,9 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            # A WebSocket's messages (an audio stream's acks: ten a second per seat) go
+            # straight out: only an HTTP response has a header to add.
+            await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
         finally:
             logger.info(
                 "request",

@@ -180,4 +180,10 @@ class _Connection:
     async def _ack_when_durable(self, stream: InterviewStream) -> None:
         # Event-driven: the journal's commit wakes this the moment the audio is durable.
         while True:
-            await self.send(await stream.next_ack())
+            offset = await stream.next_ack()
+            # Ten a second per seat: written out as text, not through a dict and json.dumps.
+            async with self._send_lock:
+                if not self.closed:
+                    await self.websocket.send(
+                        {"type": "websocket.send", "text": f'{{"type":"ack","offset":{offset}}}'}
+                    )

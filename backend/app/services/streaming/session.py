@@ -200,13 +200,13 @@ class InterviewStream:
             self._durable = offset
             self._durable_changed.set()
 
-    async def next_ack(self) -> dict[str, Any]:
-        """Wait until more audio is durable than was acked; the ack to send."""
+    async def next_ack(self) -> int:
+        """Wait until more audio is durable than was acked; the offset to ack."""
         while self._ack_claimed or self._durable <= self._acked:
             self._durable_changed.clear()
             await self._durable_changed.wait()
         self._acked = self._durable
-        return {"type": "ack", "offset": self._acked}
+        return self._acked
 
     @property
     def limit_due(self) -> bool:
