@@ -166,6 +166,9 @@ def test_frozen_backend_serves_health_console_and_logs_json(
     assert any(e.get("event") == "request" and e.get("path") == "/health" for e in events), (
         log.read_text()
     )
+    # The service runs on uvloop (the `server` extra is in the bundle, found by name).
+    started = [e for e in events if e.get("event") == "backend_started"]
+    assert started and started[0]["event_loop"] == "uvloop", started or log.read_text()
 
 
 # --- What the .deb holds --------------------------------------------------------------------

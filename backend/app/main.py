@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -32,6 +33,8 @@ from backend.app.services.transcription.worker import TranscriptionWorker
 from backend.app.web import console as web_console
 from backend.app.web import review as web_review
 from backend.app.web import shared as web_shared
+
+logger = structlog.get_logger(__name__)
 
 
 async def _domain_error_handler(_request: Request, exc: Exception) -> JSONResponse:
@@ -72,6 +75,9 @@ def create_app(settings: Settings | None = None, catalog: Catalog | None = None)
         settings.resolved_jwt_secret()
         # Replays the journals of backend processes that are gone, then starts this one's.
         await app.state.journal.open()
+        # Which event loop runs it: `serve` takes uvloop when the `server` extra is there.
+        loop_module = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        logger.info("backend_started", version=__version__, event_loop=loop_module)
         # (Enrolled seats are read when a console opens the room, not here: a backend must
         # start, and say so on /health, before its database is migrated.)
         background = [

@@ -361,7 +361,9 @@ class AudioStreamer:
                     break  # caught up, or waiting for an ack (it sets _wake)
                 owing = due is not None or self._answer_done_for is not None
                 if room < self._frame_bytes and not (owing or self._end_requested or flush):
-                    filling = True  # less than a frame: the next captured block wakes this
+                    # Less than a frame: the next captured block (or ack) wakes this. Only a
+                    # frame still filling is flushed by time, not one held by the window.
+                    filling = stop - self._sent < self._frame_bytes
                     break
                 chunk = bytes(self._pending[start : start + min(MAX_FRAME_AUDIO, room)])
                 await websocket.send(msg.frame(self._sent, chunk))

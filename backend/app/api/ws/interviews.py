@@ -183,7 +183,11 @@ class _Connection:
             offset = await stream.next_ack()
             # Ten a second per seat: written out as text, not through a dict and json.dumps.
             async with self._send_lock:
-                if not self.closed:
+                if self.closed:
+                    return
+                try:
                     await self.websocket.send(
                         {"type": "websocket.send", "text": f'{{"type":"ack","offset":{offset}}}'}
                     )
+                except (WebSocketDisconnect, RuntimeError, OSError):
+                    return  # the peer went away mid-send: the receive loop ends the stream

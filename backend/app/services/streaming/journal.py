@@ -122,6 +122,7 @@ class Journal:
         self._written = 0  # appended bytes, all segments
         self._durable = 0  # of those, made durable
         self._batch: dict[Listener, int] = {}
+        self._last_batch_size = 0  # streams the last commit covered
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._failed: OSError | None = None
@@ -258,12 +259,16 @@ class Journal:
         loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
-            await asyncio.sleep(COMMIT_DELAY_SECONDS)  # others' audio joins this commit
+            if len(self._batch) > 1 or self._last_batch_size > 1:
+                # Others' audio joins this commit (as commit_siblings: only when other seats
+                # stream; a lone seat, the kiosk's embedded backend, does not wait).
+                await asyncio.sleep(COMMIT_DELAY_SECONDS)
             self._wake.clear()
             if self._written == self._durable:
                 continue
             target, batch = self._written, self._batch
             self._batch = {}
+            self._last_batch_size = len(batch)
             assert self._segment is not None
             chunks = [s.take_pending() for s in (*self._sealed, self._segment) if s.unsynced]
             directory = self.directory if self._unsynced_name else None
