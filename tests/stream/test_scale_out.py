@@ -11,6 +11,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest_asyncio
 import websockets
 
 from backend.app.models.enums import Role
+from backend.app.services.streaming.ownership import lock_key
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer, StreamState
 from support import nginx
@@ -37,13 +39,37 @@ class Cluster:
                  proxy: nginx.Nginx) -> None:  # fmt: skip
         self.pg, self.database, self.processes, self.nginx = pg, database, processes, proxy
 
-    async def holders(self) -> dict[str, int]:
-        """Which process (pid) holds each interview's stream lock now, from PostgreSQL."""
+    def api(self) -> Api:
+        """The API through nginx (users are made with the first process's settings)."""
+        api = Api(self.nginx)  # type: ignore[arg-type]  # nginx, not a BackgroundServer
+        api.server = self.processes[0]  # type: ignore[assignment]  # its settings reach the DB
+        return api
+
+    async def database_session(self) -> Any:
+        """A connection of the test's own to the processes' database (asyncpg)."""
         import asyncpg
 
-        connection = await asyncpg.connect(
+        return await asyncpg.connect(
             host="127.0.0.1", port=self.pg.port, user=self.pg.user, database=self.database
         )
+
+    async def half_streamed(self, seconds: float, seed: int) -> HalfStreamed:
+        """A new interview through nginx with its first half streamed and acked, and the
+        process that holds it."""
+        target: StreamTarget = await asyncio.to_thread(new_interview, self.api())
+        audio = noise_pcm(seconds, seed=seed)
+        half = len(audio) // 2
+        first = await websockets.connect(target.ws_url, additional_headers=target.headers)
+        await first.send(hello())
+        assert json.loads(await first.recv())["resume_offset"] == 0
+        await _stream_until_acked(first, audio[:half], 0)
+        holder = self.holder_of(await self.holders(), target.interview_id)
+        assert holder is not None and holder.proc is not None
+        return HalfStreamed(target, audio, half, first, holder)
+
+    async def holders(self) -> dict[str, int]:
+        """Which process (pid) holds each interview's stream lock now, from PostgreSQL."""
+        connection = await self.database_session()
         try:
             rows = await connection.fetch(
                 "SELECT l.classid::bigint AS high, l.objid::bigint AS low, a.application_name"
@@ -60,6 +86,15 @@ class Cluster:
     def holder_of(self, holders: dict[str, int], interview_id: str) -> BackendProcess | None:
         pid = holders.get(_key_of(interview_id))
         return next((p for p in self.processes if p.proc and p.proc.pid == pid), None)
+
+
+@dataclass
+class HalfStreamed:
+    target: StreamTarget
+    audio: bytes
+    half: int
+    first: websockets.ClientConnection
+    holder: BackendProcess
 
 
 def _key(high: int, low: int) -> str:
@@ -101,8 +136,7 @@ async def feed(streamer: AudioStreamer, audio: bytes, speed: float) -> None:
 async def test_thirty_kiosks_through_nginx_survive_a_killed_backend_process(
     cluster: Cluster, tmp_path: Path
 ) -> None:
-    api = Api(cluster.nginx)  # type: ignore[arg-type]  # nginx, not a BackgroundServer
-    api.server = cluster.processes[0]  # type: ignore[assignment]  # its settings reach the DB
+    api = cluster.api()
     targets = [await asyncio.to_thread(new_interview, api) for _ in range(KIOSKS)]
     assert all(t.ws_url.startswith(f"ws://127.0.0.1:{cluster.nginx.port}/") for t in targets)
     audios = [noise_pcm(6.0, seed=100 + n) for n in range(KIOSKS)]
@@ -182,19 +216,9 @@ async def _stream_until_acked(websocket: websockets.ClientConnection, audio: byt
 async def test_a_second_connection_through_another_process_takes_the_interview_over(
     cluster: Cluster,
 ) -> None:
-    api = Api(cluster.nginx)  # type: ignore[arg-type]
-    api.server = cluster.processes[0]  # type: ignore[assignment]
-    target: StreamTarget = await asyncio.to_thread(new_interview, api)
-    audio = noise_pcm(4.0, seed=3)
-    half = len(audio) // 2
-
-    first = await websockets.connect(target.ws_url, additional_headers=target.headers)
-    await first.send(hello())
-    assert json.loads(await first.recv())["resume_offset"] == 0
-    await _stream_until_acked(first, audio[:half], 0)
-    holder = cluster.holder_of(await cluster.holders(), target.interview_id)
-    assert holder is not None
-    other = next(p for p in cluster.processes if p is not holder)
+    streamed = await cluster.half_streamed(4.0, seed=3)
+    target, audio, half, first = streamed.target, streamed.audio, streamed.half, streamed.first
+    other = next(p for p in cluster.processes if p is not streamed.holder)
 
     # Straight to another process, not through nginx (which would send it to the same one).
     second_url = target.ws_url.replace(f":{cluster.nginx.port}/", f":{other.port}/")
@@ -234,16 +258,10 @@ async def test_a_process_that_does_not_let_go_gets_the_newcomer_closed_1013(
 ) -> None:
     """A holder that never answers (wedged, or its NOTIFY lost): after 8 s the newcomer is
     told to try again (1013, before `ready`), not left waiting; once free, it streams."""
-    import asyncpg
-
-    api = Api(cluster.nginx)  # type: ignore[arg-type]
-    api.server = cluster.processes[0]  # type: ignore[assignment]
-    target: StreamTarget = await asyncio.to_thread(new_interview, api)
-    wedged = await asyncpg.connect(
-        host="127.0.0.1", port=cluster.pg.port, user=cluster.pg.user, database=cluster.database
-    )
+    target: StreamTarget = await asyncio.to_thread(new_interview, cluster.api())
+    wedged = await cluster.database_session()
     try:
-        key = int.from_bytes(uuid.UUID(target.interview_id).bytes[:8], "big", signed=True)
+        key = lock_key(uuid.UUID(target.interview_id))
         assert await wedged.fetchval("SELECT pg_try_advisory_lock($1)", key)
         loop = asyncio.get_running_loop()
         started = loop.time()
@@ -267,23 +285,11 @@ async def test_a_process_that_loses_its_database_connection_hands_its_streams_ba
     """PostgreSQL frees a session's locks when the session ends (a database restart, an
     administrator's pg_terminate_backend): the process stops streaming those interviews
     with 1012, so the kiosk reconnects and resumes from everything acknowledged."""
-    import asyncpg
-
-    api = Api(cluster.nginx)  # type: ignore[arg-type]
-    api.server = cluster.processes[0]  # type: ignore[assignment]
-    target: StreamTarget = await asyncio.to_thread(new_interview, api)
-    audio = noise_pcm(2.0, seed=4)
-    half = len(audio) // 2
-    first = await websockets.connect(target.ws_url, additional_headers=target.headers)
-    await first.send(hello())
-    assert json.loads(await first.recv())["resume_offset"] == 0
-    await _stream_until_acked(first, audio[:half], 0)
-    holder = cluster.holder_of(await cluster.holders(), target.interview_id)
-    assert holder is not None and holder.proc is not None
-
-    admin = await asyncpg.connect(
-        host="127.0.0.1", port=cluster.pg.port, user=cluster.pg.user, database=cluster.database
-    )
+    streamed = await cluster.half_streamed(2.0, seed=4)
+    target, audio, half, first = streamed.target, streamed.audio, streamed.half, streamed.first
+    holder = streamed.holder
+    assert holder.proc is not None
+    admin = await cluster.database_session()
     try:
         ended = await admin.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
