@@ -84,7 +84,7 @@ BENCH_SCRIPTS = stream_capacity stream_profile glass_to_durable api_throughput a
 bench-quick: test-system-deps $(INSTALLED) ## Every benchmark, small (a few minutes); JSON in benchmarks/results/
 	@for b in $(BENCH_SCRIPTS); do echo "== $$b (quick)"; $(BIN)/python benchmarks/$$b.py --quick || exit 1; done
 
-bench: test-system-deps package ## Every benchmark at full size (~40 min, a quiet machine), then docs/benchmarks.md
+bench: test-system-deps package ## Every benchmark at full size (~30 min, a quiet machine), then docs/benchmarks.md
 	@for b in $(BENCH_SCRIPTS); do echo "== $$b"; $(BIN)/python benchmarks/$$b.py || exit 1; done
 	$(BIN)/python benchmarks/report.py --out docs/benchmarks.md
 

@@ -76,10 +76,13 @@ def machine() -> dict[str, Any]:
 
 
 def git_commit() -> str:
+    """The commit measured, "-dirty" when tracked files differ from it: a figure must not
+    be credited to a commit whose code it did not run (results/ itself is not tracked)."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
+            ["git", "describe", "--always", "--abbrev=7", "--dirty"],
+            cwd=ROOT, capture_output=True, text=True,
+        )  # fmt: skip
     except OSError:
         return "unknown"
     return out.stdout.strip() or "unknown"

@@ -64,7 +64,7 @@ FRAME_SECONDS = 0.100  # as kiosk/core/streamer.py's FRAME_SECONDS
 FRAME_BYTES = int(SAMPLE_RATE * FRAME_SECONDS) * 2  # 3200: 1600 samples of pcm_s16le
 HEADER = struct.Struct(">Q")
 P99_LIMIT_MS = 500.0
-FULL_LADDER = [25, 50, 100, 200, 400, 800]
+FULL_LADDER = [25, 50, 100, 200, 400, 800, 1200]
 CPU_PER_SEAT_AT = 100  # the fixed N, below saturation, at which CPU per seat is compared
 QUICK_LADDER = [5, 10]
 # Informational only: lag after each kiosk's first second, when N connections have just opened

@@ -14,6 +14,7 @@ import asyncio
 import fcntl
 import os
 import random
+import threading
 import uuid
 from pathlib import Path
 
@@ -21,7 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.app.services.streaming.journal import LOCK_NAME, RECORD, Journal, _records
+from backend.app.services.streaming.journal import (
+    LOCK_NAME,
+    MAX_QUEUED_CHECKPOINTS,
+    RECORD,
+    Journal,
+    _records,
+)
 from backend.app.services.streaming.recording import RecordingFile, recording_path
 from kiosk.core.spool import Spool, SpoolInfo
 from kiosk.core.streamer import AudioStreamer
@@ -174,6 +181,45 @@ async def test_segments_fill_are_checkpointed_and_recycled(tmp_path: Path) -> No
     await journal.close()
     assert not (tmp_path / "journal" / journal.directory.name).exists()
     assert recording_path(tmp_path, seat.id).read_bytes() == seat.audio[:320000]
+
+
+def _open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.asyncio
+async def test_a_writer_behind_on_checkpoints_does_not_run_out_of_descriptors(
+    tmp_path: Path,
+) -> None:
+    """Overload as at 1,200 seats: segments fill faster than their checkpoints (an fsync per
+    recording) finish. Each queued checkpoint holds a descriptor per recording, so the queue
+    is bounded; the journal keeps acking meanwhile, and every recording comes out whole."""
+    journal = Journal(tmp_path, SEGMENT)
+    await journal.open()
+    seats = [_Seat(journal, tmp_path, seed=10 + i) for i in range(40)]
+    before = _open_descriptors()
+    stall = threading.Event()
+    journal.writer.submit(stall.wait, 30)  # the writer is busy: nothing it is handed runs
+    try:
+        for _ in range(25):  # 40 seats x 25 x 3,200 bytes: 50 segments of 64 KiB sealed
+            await asyncio.gather(*(journal.wait_durable(seat.send(3200)) for seat in seats))
+        assert all(seat.durable == 80000 for seat in seats)  # acks never waited for the writer
+        assert len(journal._checkpoints) <= MAX_QUEUED_CHECKPOINTS
+        # Descriptors: at most two checkpoints' worth (one per recording each) and one per
+        # waiting segment, where an unbounded queue held one per recording per sealed
+        # segment (about 2,000 here).
+        waiting = len(journal._sealed)
+        assert waiting > 10  # the rest wait, sealed and durable
+        held = _open_descriptors() - before
+        assert held <= MAX_QUEUED_CHECKPOINTS * len(seats) + waiting + 8, (held, waiting)
+    finally:
+        stall.set()
+    for seat in seats:
+        await seat.recording.sync()
+        seat.recording.close()
+    await journal.close()
+    for seat in seats:
+        assert recording_path(tmp_path, seat.id).read_bytes() == seat.audio[:80000]
 
 
 @pytest.mark.asyncio

@@ -82,6 +82,12 @@ class Recording(Protocol):
 
 # A recording's audio is written to its file (off the loop) about once a second of audio.
 MATERIALIZE_BYTES = 32 << 10
+# Checkpoints handed to the writer at once. Each holds a descriptor of its own for every
+# recording its segment touched; at 1,200 seats a 16 MiB segment fills every 0.4 s and its
+# checkpoint (1,200 fsyncs) takes longer, so an unbounded queue ran out of descriptors
+# (EMFILE) and failed the journal for good. Later segments wait their turn, sealed and
+# durable: acks do not wait for checkpoints, only disk space does.
+MAX_QUEUED_CHECKPOINTS = 2
 
 
 class _Segment:
@@ -363,10 +369,11 @@ class Journal:
     def _checkpoint_sealed(self) -> None:
         """Sealed segments whose records are all durable: fsync their recordings off the hot
         path, then drop the segment (or keep it, written, as the next spare)."""
-        done = [segment for segment in self._sealed if not segment.unsynced]
+        room = MAX_QUEUED_CHECKPOINTS - len(self._checkpoints)
+        done = [segment for segment in self._sealed if not segment.unsynced][: max(0, room)]
         if not done:
             return
-        self._sealed = [segment for segment in self._sealed if segment.unsynced]
+        self._sealed = [segment for segment in self._sealed if segment not in done]
         for segment in done:
             try:
                 entries = _take_all(segment)
@@ -396,6 +403,9 @@ class Journal:
         if (exc := future.exception()) is not None:
             assert isinstance(exc, OSError)
             self._fail(exc)
+            return
+        if self._failed is None and self._segment is not None:
+            self._checkpoint_sealed()  # the next waiting segment, if any
 
     # Recovery -------------------------------------------------------------------------------
 
