@@ -29,6 +29,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-migrate", action="store_true", help="do not migrate on start")
 
     commands.add_parser("migrate", help="create or upgrade the database schema, then exit")
+    commands.add_parser(
+        "rotate-jwt-secret",
+        help="new token-signing key; tokens signed with the old one work until they expire",
+        description="Generate a new token-signing key in the data directory. The old key "
+        "still verifies the tokens it signed, for one token lifetime; nobody is signed out. "
+        "Restart every backend process afterwards.",
+    )
 
     create_user = commands.add_parser("create-user", help="create an account (migrates first)")
     create_user.add_argument("--email", required=True)
@@ -131,11 +138,32 @@ async def _requeue_transcripts(settings: Settings, interview: str | None) -> int
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported late: `--help` and `--version` should not pay for FastAPI and SQLAlchemy.
+    from pydantic import ValidationError
+
     from backend.app.core.config import Settings
     from backend.app.core.logging import configure_logging
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        # One line per problem, named as IT sets it (backend.env), never a traceback.
+        for problem in exc.errors():
+            where = "_".join(str(part) for part in problem["loc"]).upper()
+            name = f"IK_{where}" if where else "configuration"
+            print(f"interview-backend: {name}: {problem['msg']}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.log_json)
+    if args.command == "rotate-jwt-secret":
+        from backend.app.core.config import NothingToRotate, rotate_jwt_secret
+
+        try:
+            rotate_jwt_secret(settings)
+        except NothingToRotate as exc:
+            print(f"interview-backend: {exc}", file=sys.stderr)
+            return 2
+        print("New signing key written; the old one verifies its tokens until they expire.")
+        print("Restart every backend process: systemctl restart 'interview-backend*'")
+        return 0
     if args.command == "migrate":
         from backend.app.core.migrate import upgrade_to_head
 
@@ -180,8 +208,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         return 0
     if args.command == "serve":
-        from backend.app.server import serve_forever
+        from backend.app.server import TlsFilesUnusable, check_tls_files, serve_forever
 
+        try:
+            check_tls_files(settings)
+        except TlsFilesUnusable as exc:
+            print(f"interview-backend: {exc}", file=sys.stderr)
+            return 2
         serve_forever(settings, args.host, args.port, migrate=not args.no_migrate)
         return 0
     return 2  # pragma: no cover - argparse rejects unknown commands

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import signal
+import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from kiosk import __version__
 from kiosk.core.config import KioskConfig, kiosk_data_dir
 from kiosk.core.display import display_problem
 from kiosk.core.errors import ConfigError, KioskError
+from kiosk.core.tls import client_context
 
 if TYPE_CHECKING:
     from kiosk.ui.views.main_window import MainWindow
@@ -37,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-test",
         action="store_true",
-        help="check the embedded backend, a window and the audio devices, then exit",
+        help="check the backend (the configured one, else the embedded one), a window and the "
+        "audio devices, then exit",
     )
     parser.add_argument(
         "--exit-after", type=float, metavar="SECONDS", help="quit after SECONDS (smoke tests)"
@@ -112,16 +115,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _hash_pin()
     try:
         config = KioskConfig.load(args.config)
+        # Built once (loading a trust store is slow) and shared by every connection.
+        tls = client_context(config.ca_file, config.certificate_pin)
     except ConfigError as exc:
         print(f"interview-kiosk: {exc}", file=sys.stderr)
         return 2
+    # The command line wins; otherwise the layered config (/etc, user file, IK_KIOSK_*)
+    # says, and None there means the embedded backend.
+    backend_url = args.backend_url or config.backend_url
     if args.self_test:
         # A self-test must run on a machine with no screen (installers, CI): draw offscreen
         # unless the caller asked for a platform.
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from kiosk.selftest import run_self_test
 
-        return run_self_test()
+        return run_self_test(backend_url=backend_url, tls=tls)
     problem = display_problem(os.environ)
     if problem is not None:
         print(problem, file=sys.stderr)
@@ -134,16 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"interview-kiosk: {exc}", file=sys.stderr)
         return 3
     try:
-        # The command line wins; otherwise the layered config (/etc, user file, IK_KIOSK_*)
-        # says, and None there means the embedded backend.
-        backend_url = args.backend_url or config.backend_url
-        return _run_kiosk(config, backend_url, args.windowed, args.exit_after)
+        return _run_kiosk(config, backend_url, tls, args.windowed, args.exit_after)
     finally:
         instance.release()
 
 
 def _run_kiosk(
-    config: KioskConfig, backend_url: str | None, windowed: bool, exit_after: float | None
+    config: KioskConfig,
+    backend_url: str | None,
+    tls: ssl.SSLContext,
+    windowed: bool,
+    exit_after: float | None,
 ) -> int:
     import qasync
     from PySide6.QtCore import QTimer
@@ -186,7 +195,7 @@ def _run_kiosk(
     with loop:
         try:
             exit_code: int = loop.run_until_complete(
-                _serve(window, config, backend_url, quit_requested)
+                _serve(window, config, backend_url, tls, quit_requested)
             )
         except KioskError as exc:
             print(f"interview-kiosk: {exc}", file=sys.stderr)
@@ -195,7 +204,11 @@ def _run_kiosk(
 
 
 async def _serve(
-    window: MainWindow, config: KioskConfig, backend_url: str | None, quit_requested: asyncio.Event
+    window: MainWindow,
+    config: KioskConfig,
+    backend_url: str | None,
+    tls: ssl.SSLContext,
+    quit_requested: asyncio.Event,
 ) -> int:
     import httpx
 
@@ -221,13 +234,13 @@ async def _serve(
                 config.test_center,
             )  # fmt: skip
             backend_url = embedded.url
-        async with httpx.AsyncClient() as http:
+        async with httpx.AsyncClient(verify=tls) as http:
             api = KioskApi(http, backend_url)
             status = BackendStatusController(window, api)
             status.start()
             flow = KioskFlow(
                 api, config, kiosk_data_dir(config) / "spool", MicrophoneCapture,
-                list_input_devices, speaker=SpeakerPlayback(),
+                list_input_devices, speaker=SpeakerPlayback(), tls=tls,
             )  # fmt: skip
             FlowController(
                 window, flow, PRACTICE_ROLES if config.allow_practice else [],
@@ -238,7 +251,9 @@ async def _serve(
             if credential:
                 from kiosk.core.control import SeatControl, control_url
 
-                control = SeatControl(flow, control_url(backend_url, config.kiosk_id), credential)
+                control = SeatControl(
+                    flow, control_url(backend_url, config.kiosk_id), credential, tls=tls
+                )
                 control_task = asyncio.create_task(control.run())
             await quit_requested.wait()
             if control is not None:

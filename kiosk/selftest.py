@@ -1,7 +1,8 @@
 """``interview-kiosk --self-test``: prove an installation works, one printed line per check.
 
-Checks the parts a workstation needs, through the same code the kiosk runs: the embedded
-backend on a free port answering ``/health`` over the kiosk's API client on the Qt event loop,
+Checks the parts a workstation needs, through the same code the kiosk runs: the backend
+answering ``/health`` over the kiosk's API client on the Qt event loop (the one kiosk.toml
+names, through the same TLS trust the kiosk uses, or else the embedded one on a free port),
 a window drawn by Qt, and the microphone: the input devices PortAudio can see, and half a
 second recorded from the default one through the kiosk's own capture.
 """
@@ -9,6 +10,7 @@ second recorded from the default one through the kiosk's own capture.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import sys
 import tempfile
 from collections.abc import Callable
@@ -27,7 +29,11 @@ def _print(result: CheckResult) -> None:
     print(f"{'ok  ' if result.ok else 'FAIL'} {result.name:<8} {result.detail}", flush=True)
 
 
-def run_self_test(report: Callable[[CheckResult], None] = _print) -> int:
+def run_self_test(
+    report: Callable[[CheckResult], None] = _print,
+    backend_url: str | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
@@ -42,7 +48,10 @@ def run_self_test(report: Callable[[CheckResult], None] = _print) -> int:
         report(result)
 
     with tempfile.TemporaryDirectory(prefix="ik-selftest-") as data_dir, loop:
-        record(loop.run_until_complete(_check_backend(Path(data_dir))))
+        if backend_url is None:
+            record(loop.run_until_complete(_check_backend(Path(data_dir))))
+        else:
+            record(loop.run_until_complete(_check_remote_backend(backend_url, tls)))
         record(_check_window(app))
         record(loop.run_until_complete(_check_audio()))
     failed = [r.name for r in results if not r.ok]
@@ -78,6 +87,25 @@ async def _check_backend(data_dir: Path) -> CheckResult:
         True,
         f"{server.url}/health ok (version {health.version}, schema {health.schema_revision})",
     )
+
+
+async def _check_remote_backend(url: str, tls: ssl.SSLContext | None) -> CheckResult:
+    import httpx
+
+    from kiosk.core.api_client import ApiClient
+    from kiosk.core.errors import KioskError
+
+    try:
+        async with httpx.AsyncClient(verify=tls if tls is not None else True) as http:
+            health = await ApiClient(http, url).health()
+    except KioskError as exc:
+        return CheckResult("backend", False, str(exc))
+    if not health.ok:
+        return CheckResult("backend", False, f"{url}/health reports the database not ready")
+    return CheckResult(
+        "backend", True,
+        f"{url}/health ok (version {health.version}, schema {health.schema_revision})",
+    )  # fmt: skip
 
 
 def _check_window(app: object) -> CheckResult:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 
@@ -35,9 +36,34 @@ def _uvicorn_config(
         ws_ping_timeout=20.0,
         ws_max_size=1 << 20,
         proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        # None: plain HTTP (loopback, or nginx terminates TLS); uvicorn loads the files once.
+        ssl_certfile=settings.tls_cert_file,
+        ssl_keyfile=settings.tls_key_file,
         server_header=False,
         access_log=False,  # RequestContextMiddleware logs each request, with its id
     )
+
+
+class TlsFilesUnusable(Exception):
+    """IK_TLS_CERT_FILE / IK_TLS_KEY_FILE cannot be loaded as a certificate and its key."""
+
+
+def check_tls_files(settings: Settings) -> None:
+    """Load the TLS files once before serving, so a wrong path or a key that does not match
+    the certificate is one sentence at start rather than a traceback from uvicorn."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            settings.tls_cert_file, settings.tls_key_file
+        )
+    except OSError as exc:  # ssl.SSLError is one
+        reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
+        raise TlsFilesUnusable(
+            f"IK_TLS_CERT_FILE {settings.tls_cert_file} with IK_TLS_KEY_FILE "
+            f"{settings.tls_key_file}: cannot be used as a certificate and its key ({reason})"
+        ) from None
 
 
 def serve_forever(settings: Settings, host: str, port: int, migrate: bool = True) -> None:
@@ -66,11 +92,13 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.settings.serves_tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://{self.host}:{self.port}"
+        scheme = "wss" if self.settings.serves_tls else "ws"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> BackgroundServer:
         if self._migrate:

@@ -7,8 +7,9 @@ from typing import Any
 
 import httpx
 
-from kiosk.core.errors import ApiError, BackendUnreachable
+from kiosk.core.errors import ApiError, BackendUnreachable, CertificateNotTrusted
 from kiosk.core.stream_messages import Rules
+from kiosk.core.tls import CERTIFICATE_NOT_TRUSTED, certificate_refused
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class ApiClient:
         try:
             response = await self._http.get(f"{self.base_url}/health", timeout=5.0)
         except httpx.HTTPError as exc:
-            raise BackendUnreachable(f"backend unreachable at {self.base_url}") from exc
+            raise _unreachable(exc, f"backend unreachable at {self.base_url}") from exc
         if response.status_code not in (200, 503):
             raise ApiError(f"health check answered {response.status_code}", response.status_code)
         try:
@@ -41,6 +42,13 @@ class ApiClient:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ApiError("health check answered something that is not a health report") from exc
+
+
+def _unreachable(exc: httpx.HTTPError, message: str) -> BackendUnreachable:
+    """No answer: a certificate the kiosk refused says so; anything else is ``message``."""
+    if certificate_refused(exc):
+        return CertificateNotTrusted(CERTIFICATE_NOT_TRUSTED)
+    return BackendUnreachable(message)
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,7 @@ class KioskApi(ApiClient):
                 **kwargs,  # type: ignore[arg-type]
             )
         except httpx.HTTPError as exc:
-            raise BackendUnreachable("The interview server cannot be reached.") from exc
+            raise _unreachable(exc, "The interview server cannot be reached.") from exc
         if response.status_code >= 400:
             raise ApiError(_detail(response), response.status_code)
         return response

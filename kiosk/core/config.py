@@ -24,6 +24,7 @@ from pathlib import Path
 import platformdirs
 
 from kiosk.core.errors import ConfigError
+from kiosk.core.tls import parse_pin
 
 SYSTEM_CONFIG = Path("/etc/interview-kiosk/kiosk.toml")
 ENV_PREFIX = "IK_KIOSK_"
@@ -56,6 +57,8 @@ _EXPECTED: dict[str, tuple[type | tuple[type, ...], str]] = {
     "theme": (str, " or ".join(repr(theme) for theme in THEMES)),
     "read_questions_aloud": (bool, "true or false"),
     "kiosk_token": _TEXT,
+    "ca_file": _TEXT,
+    "certificate_pin": _TEXT,
 }
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off"}
 
@@ -82,6 +85,10 @@ class KioskConfig:
     # The credential `interview-backend enroll-kiosk` printed: it opens the seat's control
     # channel to the room console (None: no console; the embedded backend enrolls its own).
     kiosk_token: str | None = field(default=None, repr=False)  # a secret: never in a log
+    # The test center's CA (PEM), trusted for an https:// backend besides the system store.
+    ca_file: Path | None = None
+    # SHA-256 of the backend's certificate: any other is refused even if a CA signed it.
+    certificate_pin: bytes | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object], source: str) -> KioskConfig:
@@ -93,6 +100,8 @@ class KioskConfig:
             backend_url = None
         idle_minutes = values.get("idle_minutes", 10)
         data_dir = values.get("data_dir")
+        ca_file = values.get("ca_file")
+        pin = values.get("certificate_pin")
         return cls(
             kiosk_id=str(values.get("kiosk_id") or socket.gethostname()),
             test_center=str(values.get("test_center", "Test center")),
@@ -108,6 +117,8 @@ class KioskConfig:
             kiosk_token=str(values["kiosk_token"]).strip() or None
             if "kiosk_token" in values
             else None,
+            ca_file=Path(ca_file).expanduser() if isinstance(ca_file, str) and ca_file else None,
+            certificate_pin=parse_pin(pin) if isinstance(pin, str) and pin.strip() else None,
         )
 
     @classmethod
@@ -154,6 +165,11 @@ def _check(name: str, value: object, source: str) -> None:
         raise ConfigError(f"{source}: text_scale must be {description}, not {value!r}")
     if name == "theme" and value not in THEMES:
         raise ConfigError(f"{source}: theme must be {description}, not {value!r}")
+    if name == "certificate_pin" and str(value).strip():
+        try:
+            parse_pin(str(value))
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}, not {value!r}") from None
 
 
 def _read(path: Path, required: bool) -> dict[str, object]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import ssl
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,7 @@ from kiosk import __version__
 from kiosk.core.errors import Busy, KioskError
 from kiosk.core.flow import KioskFlow
 from kiosk.core.seat_report import seat_report
+from kiosk.core.tls import CERTIFICATE_NOT_TRUSTED
 
 logger = structlog.get_logger(__name__)
 
@@ -55,9 +57,11 @@ class SeatControl:
         url: str,
         credential: str,
         clock: Callable[[], float] = time.time,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._flow = flow
         self.url = url
+        self._tls = tls  # for wss:// only (kiosk/core/tls.py)
         self._credential = credential
         self._clock = clock
         self._changed = asyncio.Event()
@@ -75,6 +79,10 @@ class SeatControl:
             refused = False
             try:
                 await self._connection()
+            except ssl.SSLCertVerificationError as exc:
+                self.last_error = CERTIFICATE_NOT_TRUSTED
+                logger.warning("control_certificate_refused", reason=exc.verify_message or str(exc))
+                refused = True  # the same certificate will be there in a second
             except InvalidStatus as exc:
                 status = exc.response.status_code
                 self.last_error = f"the backend refused this kiosk (HTTP {status})"
@@ -108,6 +116,7 @@ class SeatControl:
     async def _connection(self) -> None:
         async with connect(
             self.url,
+            ssl=self._tls if self.url.startswith("wss:") else None,
             additional_headers={"Authorization": f"Bearer {self._credential}"},
             open_timeout=5, ping_interval=10, ping_timeout=20, max_size=1 << 16,
             compression=None,

@@ -28,6 +28,17 @@ class StreamError(KioskError):
     """The audio stream failed in a way a reconnect cannot fix."""
 
 
+class InsecureTransport(BackendUnreachable, StreamError):
+    """The connection to the backend is not what IT set up: a certificate the kiosk does not
+    trust, or a plain ws:// stream offered by an https:// backend. Never retried, and never
+    downgraded to plain HTTP: the message tells the proctor to call IT."""
+
+
+class CertificateNotTrusted(InsecureTransport):
+    """The backend's TLS certificate is not one the kiosk trusts (not signed by a CA in the
+    system store or ``ca_file``, or not the pinned one)."""
+
+
 class AudioDeviceError(KioskError):
     """The microphone or the audio system is unavailable."""
 

@@ -22,6 +22,7 @@ rules every action keeps (tests/test_flow_machine.py checks them after every ste
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -50,6 +51,7 @@ from kiosk.core.errors import (
     AudioDeviceError,
     BackendUnreachable,
     Busy,
+    InsecureTransport,
     Interrupted,
     KioskError,
     StreamError,
@@ -189,9 +191,12 @@ class KioskFlow:
         list_devices: DeviceLister = list,
         clock: Callable[[], float] = time.monotonic,
         speaker: Speaker | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
-        """``speaker``: where questions are read aloud (None: they are not)."""
+        """``speaker``: where questions are read aloud (None: they are not). ``tls``: the
+        trust for wss:// streams (kiosk/core/tls.py), the REST client's own."""
         self._api = api
+        self._tls = tls
         self._speaker = speaker
         self.reader: QuestionReader | None = None
         # The practice answer heard back on the check screen; only with a speaker to hear it.
@@ -629,7 +634,10 @@ class KioskFlow:
     ) -> tuple[AudioStreamer, asyncio.Task[None]]:
         """Stream ``spool`` and wait for the server's ``ready``. On any failure, or a screen
         change meanwhile, the stream is stopped again (the spool closed) and nothing is kept."""
-        streamer = AudioStreamer(spool, token, self._config.kiosk_id, __version__)
+        streamer = AudioStreamer(
+            spool, token, self._config.kiosk_id, __version__, self._tls,
+            encrypted_only=self._api.base_url.startswith("https://"),
+        )  # fmt: skip
         task = asyncio.create_task(self._stream(streamer, spool.info.interview_id))
         try:
             async with asyncio.timeout(self.ready_timeout_seconds):
@@ -638,6 +646,9 @@ class KioskFlow:
         except TimeoutError:
             await _stopped(task)
             raise BackendUnreachable(STREAM_UNREACHABLE) from None
+        except InsecureTransport:  # IT's to fix, and the sentence says so
+            await _stopped(task)
+            raise
         except StreamError as exc:
             await _stopped(task)
             raise StreamError(STREAM_FAILED) from exc

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from enum import StrEnum
 from typing import Any
 
@@ -24,9 +25,10 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from kiosk.core import stream_messages as msg
 from kiosk.core.answer_clock import TakeAction
-from kiosk.core.errors import StreamError
+from kiosk.core.errors import CertificateNotTrusted, InsecureTransport, StreamError
 from kiosk.core.spool import Spool
 from kiosk.core.stream_messages import Question
+from kiosk.core.tls import CERTIFICATE_NOT_TRUSTED, PLAIN_STREAM_REFUSED
 
 __all__ = ["AudioStreamer", "Question", "StreamState"]
 
@@ -69,8 +71,15 @@ class AudioStreamer:
         token: str,
         kiosk_id: str = "",
         client_version: str = "",
+        tls: ssl.SSLContext | None = None,
+        encrypted_only: bool = False,
     ) -> None:
         self._spool = spool
+        # For wss:// only (kiosk/core/tls.py: the same trust as the REST client's).
+        self._tls = tls
+        # The backend was reached over https://: a ws:// stream URL from it (a TLS proxy
+        # without IK_WS_BASE_URL, say) would send audio and the token in the clear.
+        self._encrypted_only = encrypted_only
         self._token = token
         self._kiosk_id = kiosk_id
         self._client_version = client_version
@@ -87,6 +96,7 @@ class AudioStreamer:
         self.question: Question | None = None
         self.completed: dict[str, Any] | None = None
         self.error: str | None = None  # why the stream failed, for the screen
+        self._failure: type[StreamError] = StreamError
         self.reconnects = 0
         self._wake = asyncio.Event()
         # What the client owes the server. It is said again on every connection until the
@@ -171,7 +181,8 @@ class AudioStreamer:
 
     def _raise_if_failed(self) -> None:
         if self.state is StreamState.FAILED:
-            raise StreamError(self.error or "the stream failed")
+            # The same kind as the failure (an InsecureTransport stays one: IT's to fix).
+            raise self._failure(self.error or "the stream failed")
 
     # --- the connection loop -----------------------------------------------------------------
 
@@ -184,7 +195,7 @@ class AudioStreamer:
                 try:
                     await self._connection()
                 except StreamError as exc:
-                    self._fail(str(exc))
+                    self._fail(str(exc), type(exc))
                     raise
                 except (OSError, TimeoutError, ConnectionClosed, InvalidHandshake) as exc:
                     logger.info(
@@ -213,8 +224,9 @@ class AudioStreamer:
             if not self._finished.is_set():  # cancelled: nobody may wait on us for good
                 self._fail("the audio stream was stopped")
 
-    def _fail(self, message: str) -> None:
+    def _fail(self, message: str, kind: type[StreamError] = StreamError) -> None:
         self.error = message
+        self._failure = kind
         self.state = StreamState.FAILED
         self._finished.set()
         self._question_changed.set()
@@ -232,9 +244,13 @@ class AudioStreamer:
         self._question_changed.set()
 
     async def _connection(self) -> None:
+        if self._encrypted_only and not self.ws_url.startswith("wss://"):
+            logger.warning("stream_plain_url_refused", interview_id=self.interview_id)
+            raise InsecureTransport(PLAIN_STREAM_REFUSED)
         try:
             websocket = await connect(
                 self.ws_url,
+                ssl=self._tls if self.ws_url.startswith("wss:") else None,
                 additional_headers={"Authorization": f"Bearer {self._token}"},
                 open_timeout=5,
                 ping_interval=10,
@@ -242,6 +258,11 @@ class AudioStreamer:
                 max_size=1 << 20,
                 compression=None,
             )
+        except ssl.SSLCertVerificationError as exc:
+            # A reconnect would meet the same certificate: say so instead of retrying.
+            logger.warning("stream_certificate_refused", interview_id=self.interview_id,
+                           reason=exc.verify_message or str(exc))  # fmt: skip
+            raise CertificateNotTrusted(CERTIFICATE_NOT_TRUSTED) from None
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status == 409 and self._end_ever_sent:

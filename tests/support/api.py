@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,10 +34,10 @@ class Actor:
 class Api:
     """The live server over real HTTP. ``as_`` picks whose token goes with the request."""
 
-    def __init__(self, server: BackgroundServer) -> None:
+    def __init__(self, server: BackgroundServer, verify: ssl.SSLContext | bool = True) -> None:
         self.server = server
         self.url = server.url
-        self.http = httpx.Client(base_url=server.url, timeout=30)
+        self.http = httpx.Client(base_url=server.url, timeout=30, verify=verify)
 
     def request(
         self, method: str, path: str, as_: Actor | str | None = None, **kwargs: Any

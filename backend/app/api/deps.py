@@ -87,3 +87,12 @@ def get_ws_base_url(request: Request, settings: SettingsDep) -> str:
 
 
 WsBaseUrl = Annotated[str, Depends(get_ws_base_url)]
+
+
+def get_client_address(request: Request) -> str | None:
+    """The caller's address: the peer's, or X-Forwarded-For's when the peer is one of
+    ``IK_TRUSTED_PROXIES`` (uvicorn's proxy-headers middleware decides, before the app)."""
+    return request.client.host if request.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(get_client_address)]

@@ -21,7 +21,7 @@ _DESCRIPTIONS = {
     403: "The token is valid but this caller may not do this",
     404: "Nothing with this id (or e-mail) exists",
     409: "The request conflicts with what exists (a taken e-mail, a finished interview)",
-    429: "Too many failed sign-ins for this e-mail; wait Retry-After seconds",
+    429: "Too many failed sign-ins for this e-mail or from this address; wait Retry-After seconds",
 }
 
 # Headers the handler in main.py always sets on these answers.

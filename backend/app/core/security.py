@@ -9,11 +9,13 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from backend.app.core.config import PreviousKey
 
 _hasher = PasswordHasher()
 # Verified when the e-mail is unknown, so a wrong address costs as long as a wrong password
@@ -88,11 +90,26 @@ def issue_token(
     return jwt.encode(payload, secret, algorithm=ALGORITHM), claims
 
 
-def decode_token(secret: str, token: str) -> TokenClaims:
+def decode_token(secret: str, token: str, previous: PreviousKey | None = None) -> TokenClaims:
+    """The claims of a token signed with ``secret``, or with ``previous`` (the key before a
+    rotation) if it was issued before that rotation and lives no longer than one token
+    lifetime past it: a leaked old key cannot mint tokens that outlast the grace period."""
     try:
-        payload = jwt.decode(
-            token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "kind"]}
-        )
+        try:
+            payload = _decode(secret, token)
+        except jwt.InvalidSignatureError:
+            if previous is None:
+                raise
+            payload = _decode(previous.secret, token)
+            if previous.rotated_at is not None:
+                issued = datetime.fromtimestamp(payload["iat"], UTC)
+                expires = datetime.fromtimestamp(payload["exp"], UTC)
+                if issued > previous.rotated_at or (
+                    expires > previous.rotated_at + previous.longest_lifetime
+                ):
+                    raise InvalidToken(
+                        "signed with the previous key outside its grace period"
+                    ) from None
         kind = payload["kind"]
         if kind not in ("access", "session"):
             raise InvalidToken("unknown token kind")
@@ -108,3 +125,10 @@ def decode_token(secret: str, token: str) -> TokenClaims:
         )
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+def _decode(secret: str, token: str) -> dict[str, Any]:
+    payload: dict[str, Any] = jwt.decode(
+        token, secret, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "iat", "kind"]}
+    )
+    return payload

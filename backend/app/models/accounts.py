@@ -31,6 +31,8 @@ class LoginFailure(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     email: Mapped[str] = mapped_column(String(254), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
+    # Where the attempt came from (the proxy's X-Forwarded-For only from a trusted proxy).
+    client_address: Mapped[str | None] = mapped_column(String(45), index=True, default=None)
 
 
 class Resume(Base):

@@ -43,8 +43,26 @@ async def failures_since(session: AsyncSession, email: str, since: datetime) -> 
     return list(rows)
 
 
-async def record_failure(session: AsyncSession, email: str, at: datetime) -> None:
-    session.add(LoginFailure(email=email, at=at))
+async def failures_from_since(
+    session: AsyncSession, client_address: str, since: datetime
+) -> list[datetime]:
+    rows = await session.scalars(
+        select(LoginFailure.at)
+        .where(LoginFailure.client_address == client_address, LoginFailure.at >= since)
+        .order_by(LoginFailure.at)
+    )
+    return list(rows)
+
+
+async def record_failure(
+    session: AsyncSession, email: str, at: datetime, client_address: str | None
+) -> None:
+    session.add(LoginFailure(email=email, at=at, client_address=client_address))
+
+
+async def forget_failures_before(session: AsyncSession, before: datetime) -> None:
+    """Failures past every window count for nothing: kept, they would only grow the table."""
+    await session.execute(delete(LoginFailure).where(LoginFailure.at < before))
 
 
 async def clear_failures(session: AsyncSession, email: str) -> None:

@@ -23,9 +23,6 @@ from backend.app.services.kiosks import is_kiosk_credential
 
 logger = structlog.get_logger(__name__)
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -100,30 +97,43 @@ def profile(principal: Principal) -> UserRead:
     return UserRead.model_validate(principal.user)
 
 
-async def login(session: AsyncSession, settings: Settings, request: LoginRequest) -> TokenResponse:
-    token, lifetime = await sign_in(session, settings, request)
+async def login(
+    session: AsyncSession, settings: Settings, request: LoginRequest, client_address: str | None
+) -> TokenResponse:
+    token, lifetime = await sign_in(session, settings, request, client_address)
     return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
 
 
 async def sign_in(
-    session: AsyncSession, settings: Settings, request: LoginRequest
+    session: AsyncSession, settings: Settings, request: LoginRequest, client_address: str | None
 ) -> tuple[str, timedelta]:
     """Check the credentials; return a bearer token and its lifetime.
 
-    One message for an unknown e-mail and a wrong password. After MAX_FAILURES failures for an
-    address within FAILURE_WINDOW, refuse (even the right password) until the oldest expires.
+    One message for an unknown e-mail and a wrong password. Refused (even the right password)
+    until the oldest failure in the window expires: after ``login_failures_per_email`` for an
+    e-mail (guessing one account's password), or ``login_failures_per_address`` from one
+    client address across any accounts (spraying a common password). The counts live in
+    the database, so every backend process sees the same ones.
     """
     email = normalize_email(request.email)
     now = datetime.now(UTC)
-    recent = await users.failures_since(session, email, now - FAILURE_WINDOW)
-    if len(recent) >= MAX_FAILURES:
-        retry_after = math.ceil((recent[-MAX_FAILURES] + FAILURE_WINDOW - now).total_seconds())
-        logger.warning("login_throttled", retry_after=retry_after)
-        raise TooManyRequests(messages.TOO_MANY_ATTEMPTS, max(1, retry_after))
+    window = timedelta(minutes=settings.login_failure_window_minutes)
+    since = now - window
+    limits = [(await users.failures_since(session, email, since),
+               settings.login_failures_per_email, "email")]  # fmt: skip
+    if client_address is not None:
+        limits.append((await users.failures_from_since(session, client_address, since),
+                       settings.login_failures_per_address, "address"))  # fmt: skip
+    for recent, limit, by in limits:
+        if len(recent) >= limit:
+            retry_after = math.ceil((recent[-limit] + window - now).total_seconds())
+            logger.warning("login_throttled", by=by, retry_after=retry_after)
+            raise TooManyRequests(messages.TOO_MANY_ATTEMPTS, max(1, retry_after))
     user = await users.get_by_email(session, email)
     valid = await security.verify_password(user.password_hash if user else None, request.password)
     if user is None or not valid or not user.is_active:
-        await users.record_failure(session, email, now)
+        await users.record_failure(session, email, now, client_address)
+        await users.forget_failures_before(session, since)
         # The address goes in the details: the subject column holds ids (64 characters), and
         # an unknown address may be as long as the 254 characters sign-in accepts.
         user_id = user.id if user else None
@@ -147,7 +157,9 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
         # A real identity, but a seat's: it opens the control channel and nothing else.
         raise Forbidden(messages.KIOSK_CREDENTIAL_REFUSED)
     try:
-        claims = security.decode_token(settings.resolved_jwt_secret(), token)
+        claims = security.decode_token(
+            settings.resolved_jwt_secret(), token, settings.previous_jwt_key()
+        )
     except security.InvalidToken:
         raise Unauthorized(messages.INVALID_TOKEN) from None
     user = await users.get(session, claims.user_id)

@@ -70,7 +70,8 @@ async def sign_in(
         return show_form("Enter your email address and password.", email, 400)
     minutes = settings.console_session_minutes
     try:
-        token, _lifetime = await auth_service.sign_in(session, settings, login)
+        client = request.client.host if request.client else None
+        token, _lifetime = await auth_service.sign_in(session, settings, login, client)
         principal = await authenticate(session, settings, token)
         if not area.admits(principal):
             raise Forbidden(area.refusal)

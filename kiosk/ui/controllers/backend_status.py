@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from qasync import asyncSlot
 
 from kiosk.core.api_client import ApiClient
-from kiosk.core.errors import ApiError
+from kiosk.core.errors import ApiError, CertificateNotTrusted
 from kiosk.ui.views.main_window import MainWindow
 
 
@@ -33,6 +33,10 @@ class BackendStatusController(QObject):
     async def refresh(self) -> None:
         try:
             health = await self._api.health()
+        except CertificateNotTrusted as exc:
+            self._view.show_status(str(exc))  # already the whole sentence for IT
+            self.checked.emit(False)
+            return
         except ApiError as exc:
             self._view.show_status(f"Backend unavailable: {exc}")
             self.checked.emit(False)
