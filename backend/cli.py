@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
         help="new token-signing key; tokens signed with the old one work until they expire",
         description="Generate a new token-signing key in the data directory. The old key "
         "still verifies the tokens it signed, for one token lifetime; nobody is signed out. "
-        "Restart every backend process afterwards.",
+        "Stop every backend process first and start them afterwards.",
     )
 
     create_user = commands.add_parser("create-user", help="create an account (migrates first)")
@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"interview-backend: {exc}", file=sys.stderr)
             return 2
         print("New signing key written; the old one verifies its tokens until they expire.")
-        print("Restart every backend process: systemctl restart 'interview-backend*'")
+        print("Start every backend process again: systemctl start 'interview-backend*'")
         return 0
     if args.command == "migrate":
         from backend.app.core.migrate import upgrade_to_head

@@ -27,6 +27,8 @@ from kiosk.core.config import KioskConfig
 from kiosk.core.control import SeatControl, control_url
 from kiosk.core.errors import CertificateNotTrusted, ConfigError, InsecureTransport
 from kiosk.core.flow import KioskFlow, Screen
+from kiosk.core.spool import Spool, SpoolInfo
+from kiosk.core.streamer import AudioStreamer
 from kiosk.core.tls import (
     CERTIFICATE_NOT_TRUSTED,
     PLAIN_STREAM_REFUSED,
@@ -41,6 +43,7 @@ from support.capture import SyntheticMic
 from support.qt import ON_QT_LOOP, until
 from support.room import assign_center, enroll_kiosk
 from support.settings import settings_for
+from support.stream import new_interview
 from support.tls import CenterPki, make_test_center_pki
 
 
@@ -155,6 +158,36 @@ async def test_an_untrusted_certificate_is_one_sentence_on_every_channel(
     expected = PinMismatch if trust == "wrong pin" else ssl.SSLCertVerificationError
     with pytest.raises(expected):
         await connect(api.server.ws_url + "/ws/interviews/x", ssl=tls, open_timeout=5)
+
+
+@pytest.mark.asyncio
+async def test_a_wrong_pin_on_either_websocket_is_the_sentence_not_a_crash(
+    api: Api, pki: CenterPki, tmp_path: Path
+) -> None:
+    wrong_pin = client_context(pki.ca_file, bytes(32))
+    # The room channel says so and keeps trying (IT may fix the pin); it does not die.
+    credential = enroll_kiosk(api.server.settings, "seat-pin", "leeds")
+    async with httpx.AsyncClient(verify=client_context(pki.ca_file)) as http:
+        flow = KioskFlow(KioskApi(http, api.url), _config("seat-pin"), tmp_path / "spool",
+                         SyntheticMic())  # fmt: skip
+        control = SeatControl(flow, control_url(api.url, "seat-pin"), credential, tls=wrong_pin)
+        channel = asyncio.create_task(control.run())
+        try:
+            await until(lambda: control.last_error is not None, timeout=5)
+            assert control.last_error == CERTIFICATE_NOT_TRUSTED
+            await asyncio.sleep(0.2)
+            assert not channel.done()
+        finally:
+            channel.cancel()
+    # The interview's stream fails with the sentence at once, not as an unexpected error.
+    target = new_interview(api)
+    spool = Spool(tmp_path / "stream", SpoolInfo(target.interview_id, target.ws_url, 16000))
+    streamer = AudioStreamer(spool, target.candidate.token, tls=wrong_pin, encrypted_only=True)
+    with pytest.raises(CertificateNotTrusted) as refused:
+        await asyncio.wait_for(streamer.run(), 10)
+    assert str(refused.value) == CERTIFICATE_NOT_TRUSTED
+    assert streamer.error == CERTIFICATE_NOT_TRUSTED
+    spool.close()
 
 
 @pytest.mark.asyncio

@@ -25,7 +25,7 @@ from kiosk import __version__
 from kiosk.core.errors import Busy, KioskError
 from kiosk.core.flow import KioskFlow
 from kiosk.core.seat_report import seat_report
-from kiosk.core.tls import CERTIFICATE_NOT_TRUSTED
+from kiosk.core.tls import CERTIFICATE_NOT_TRUSTED, refusal_reason
 
 logger = structlog.get_logger(__name__)
 
@@ -81,7 +81,7 @@ class SeatControl:
                 await self._connection()
             except ssl.SSLCertVerificationError as exc:
                 self.last_error = CERTIFICATE_NOT_TRUSTED
-                logger.warning("control_certificate_refused", reason=exc.verify_message or str(exc))
+                logger.warning("control_certificate_refused", reason=refusal_reason(exc))
                 refused = True  # the same certificate will be there in a second
             except InvalidStatus as exc:
                 status = exc.response.status_code

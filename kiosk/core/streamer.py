@@ -28,7 +28,7 @@ from kiosk.core.answer_clock import TakeAction
 from kiosk.core.errors import CertificateNotTrusted, InsecureTransport, StreamError
 from kiosk.core.spool import Spool
 from kiosk.core.stream_messages import Question
-from kiosk.core.tls import CERTIFICATE_NOT_TRUSTED, PLAIN_STREAM_REFUSED
+from kiosk.core.tls import CERTIFICATE_NOT_TRUSTED, PLAIN_STREAM_REFUSED, refusal_reason
 
 __all__ = ["AudioStreamer", "Question", "StreamState"]
 
@@ -261,7 +261,7 @@ class AudioStreamer:
         except ssl.SSLCertVerificationError as exc:
             # A reconnect would meet the same certificate: say so instead of retrying.
             logger.warning("stream_certificate_refused", interview_id=self.interview_id,
-                           reason=exc.verify_message or str(exc))  # fmt: skip
+                           reason=refusal_reason(exc))  # fmt: skip
             raise CertificateNotTrusted(CERTIFICATE_NOT_TRUSTED) from None
         except InvalidStatus as exc:
             status = exc.response.status_code

@@ -27,6 +27,13 @@ _PIN = re.compile(r"^(?:[0-9a-f]{2}:){31}[0-9a-f]{2}$|^[0-9a-f]{64}$")
 class PinMismatch(ssl.SSLCertVerificationError):
     """The backend's certificate chains to a trusted CA but is not the pinned one."""
 
+    def __init__(self) -> None:
+        message = "the backend's certificate is not the one certificate_pin names"
+        super().__init__(1, message)
+        # What OpenSSL's own verification failures carry, so handlers read them alike.
+        self.verify_code = 0
+        self.verify_message = message
+
 
 def parse_pin(text: str) -> bytes:
     """A SHA-256 fingerprint as ``openssl x509 -noout -fingerprint -sha256`` prints it (the
@@ -66,11 +73,14 @@ def _pinned(pin: bytes) -> type[ssl.SSLObject]:
             super().do_handshake()
             der = self.getpeercert(binary_form=True)
             if der is None or hashlib.sha256(der).digest() != pin:
-                raise PinMismatch(
-                    1, "the backend's certificate is not the one certificate_pin names"
-                )
+                raise PinMismatch
 
     return PinnedSSLObject
+
+
+def refusal_reason(exc: ssl.SSLCertVerificationError) -> str:
+    """Why a certificate was refused, for the log (IT's to read, never the screen's)."""
+    return getattr(exc, "verify_message", None) or str(exc)
 
 
 def certificate_refused(exc: BaseException) -> bool:

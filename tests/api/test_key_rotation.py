@@ -51,7 +51,7 @@ def test_rotating_the_key_signs_nobody_out_and_new_tokens_use_the_new_key(
 
     rotated = _cli("rotate-jwt-secret", IK_DATA_DIR=str(tmp_path))
     assert rotated.returncode == 0, rotated.stderr
-    assert "Restart every backend process" in rotated.stdout
+    assert "Start every backend process again" in rotated.stdout
     new_key = (tmp_path / "jwt-secret").read_text().strip()
     previous = tmp_path / "jwt-secret.previous"
     assert new_key != old_key and previous.read_text().strip() == old_key

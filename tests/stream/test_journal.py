@@ -223,6 +223,44 @@ async def test_a_writer_behind_on_checkpoints_does_not_run_out_of_descriptors(
 
 
 @pytest.mark.asyncio
+async def test_a_checkpoint_never_takes_a_segment_whose_commit_is_still_in_flight(
+    tmp_path: Path,
+) -> None:
+    """A commit takes a segment's records before its fdatasync; a checkpoint finishing in
+    that window must not take the segment (it would close its descriptor under the commit)."""
+    journal = Journal(tmp_path, SEGMENT)
+    await journal.open()
+    seats = [_Seat(journal, tmp_path, seed=60 + i) for i in range(4)]
+    writer_free, sync_free = threading.Event(), threading.Event()
+    journal.writer.submit(writer_free.wait, 30)
+    try:
+        for _ in range(20):  # four segments sealed, durable, their checkpoints held up
+            await asyncio.gather(*(journal.wait_durable(seat.send(3200)) for seat in seats))
+        assert journal._sealed and len(journal._checkpoints) == MAX_QUEUED_CHECKPOINTS
+        journal._sync_thread.submit(sync_free.wait, 30)  # the next commit's fdatasync waits
+        # Enough to seal another segment: the commit takes its records, then waits.
+        positions = [seat.send(3200) for seat in seats for _ in range(6)]
+        committing = asyncio.ensure_future(journal.wait_durable(max(positions)))
+        await asyncio.sleep(0.1)
+        assert journal._committing
+        writer_free.set()  # the held checkpoints finish during the commit
+        await asyncio.sleep(0.3)
+        assert journal._failed is None
+    finally:
+        writer_free.set()
+        sync_free.set()
+    await committing
+    for seat in seats:
+        await seat.recording.sync()
+        seat.recording.close()
+    await journal.close()
+    assert journal._failed is None
+    for seat in seats:
+        end = seat.recording.written_end
+        assert recording_path(tmp_path, seat.id).read_bytes() == seat.audio[:end]
+
+
+@pytest.mark.asyncio
 async def test_a_live_process_journal_is_left_alone(tmp_path: Path) -> None:
     live = Journal(tmp_path, SEGMENT)
     await live.open()

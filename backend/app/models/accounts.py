@@ -1,4 +1,5 @@
-"""People: users of every role, and failed sign-ins (for throttling)."""
+"""People: users of every role, failed sign-ins (for throttling), and tokens refused before
+their expiry (sign-out)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,18 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)
     # Where the attempt came from (the proxy's X-Forwarded-For only from a trusted proxy).
     client_address: Mapped[str | None] = mapped_column(String(45), index=True, default=None)
+
+
+class RevokedToken(Base):
+    """A token that is refused although it has not expired: its id (``jti``), kept until the
+    moment it would have expired anyway, then deleted (a deny-list that stays small)."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(32))
 
 
 class Resume(Base):

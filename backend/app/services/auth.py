@@ -16,7 +16,7 @@ from backend.app.core.config import Settings
 from backend.app.core.errors import Conflict, Forbidden, TooManyRequests, Unauthorized
 from backend.app.models import User
 from backend.app.models.enums import Role
-from backend.app.repositories import audit, users
+from backend.app.repositories import audit, tokens, users
 from backend.app.schemas.auth import LoginRequest, RegisterRequest, TokenResponse, UserRead
 from backend.app.services import messages
 from backend.app.services.kiosks import is_kiosk_credential
@@ -162,12 +162,29 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
         )
     except security.InvalidToken:
         raise Unauthorized(messages.INVALID_TOKEN) from None
+    if claims.token_id and await tokens.is_revoked(session, claims.token_id):
+        raise Unauthorized(messages.TOKEN_REVOKED)
     user = await users.get(session, claims.user_id)
     if user is None or not user.is_active:
         raise Unauthorized(messages.INVALID_TOKEN)
     if claims.kind == "session" and user.role != Role.CANDIDATE:
         raise Unauthorized(messages.INVALID_TOKEN)
     return Principal(user, claims)
+
+
+async def sign_out(session: AsyncSession, principal: Principal, reason: str = "sign_out") -> None:
+    """Refuse the caller's token from now on (REST and both WebSockets), until it would have
+    expired anyway; the deny-list sheds entries whose tokens have expired as it goes."""
+    now = datetime.now(UTC)
+    claims = principal.claims
+    if claims.token_id and claims.expires_at > now:
+        await tokens.revoke(session, claims.token_id, claims.expires_at, reason)
+    await tokens.forget_expired(session, now)
+    audit.record(session, principal.id, "logout", "user", principal.id, reason=reason)
+    try:
+        await session.commit()
+    except IntegrityError:  # the same token signed out at the same moment elsewhere: done
+        await session.rollback()
 
 
 def require_staff(principal: Principal) -> None:

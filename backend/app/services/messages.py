@@ -2,6 +2,7 @@
 
 NOT_AUTHENTICATED = "Not authenticated"
 INVALID_TOKEN = "Invalid or expired token"
+TOKEN_REVOKED = "This sign-in has ended; sign in again"
 BAD_CREDENTIALS = "Incorrect email or password"
 TOO_MANY_ATTEMPTS = "Too many failed sign-in attempts; try again later"
 EMAIL_TAKEN = "An account with this email already exists"

@@ -92,6 +92,10 @@ async def sign_out(
     principal = await optional_principal(area, request, session, settings)
     if principal is not None and sent_token != csrf_token(settings, principal):
         raise Forbidden(messages.CSRF_MISSING)
+    if principal is not None:
+        # The cookie goes, and the token in it stops working too (a copy taken from this
+        # browser would otherwise last the rest of the test day).
+        await auth_service.sign_out(session, principal)
     response = RedirectResponse(f"{area.path}/sign-in", status_code=303)
     clear_session(area, response)
     return response

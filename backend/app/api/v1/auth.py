@@ -30,6 +30,13 @@ async def login(
     return await auth.login(session, settings, body, client)
 
 
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=refusals(401))
+async def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
+    """Revoke the bearer token of this request: from now on it gets 401 everywhere, on REST
+    and on the WebSockets, until it would have expired anyway. Any kind of token."""
+    await auth.sign_out(session, principal)
+
+
 @router.get("/me", response_model=UserRead, responses=refusals(401))
 async def me(principal: CurrentPrincipal) -> UserRead:
     return auth.profile(principal)

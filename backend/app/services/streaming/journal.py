@@ -129,6 +129,7 @@ class Journal:
         self._durable = 0  # of those, made durable
         self._batch: dict[Listener, int] = {}
         self._last_batch_size = 0  # streams the last commit covered
+        self._committing = False  # an fdatasync of taken records is in flight
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._failed: OSError | None = None
@@ -279,11 +280,16 @@ class Journal:
             chunks = [s.take_pending() for s in (*self._sealed, self._segment) if s.unsynced]
             directory = self.directory if self._unsynced_name else None
             self._unsynced_name = False
+            # A segment's pending records are taken before their fdatasync: while it runs,
+            # "nothing pending" does not yet mean durable (see _checkpointed).
+            self._committing = True
             try:
                 await loop.run_in_executor(self._sync_thread, _commit, chunks, directory)
             except OSError as exc:
                 self._fail(exc)
                 return
+            finally:
+                self._committing = False
             self._durable = target
             for listener, offset in batch.items():
                 listener.on_durable(offset)
@@ -404,8 +410,10 @@ class Journal:
             assert isinstance(exc, OSError)
             self._fail(exc)
             return
-        if self._failed is None and self._segment is not None:
-            self._checkpoint_sealed()  # the next waiting segment, if any
+        if self._failed is None and self._segment is not None and not self._committing:
+            # The next waiting segment, if any. Not during a commit: a segment it covers has
+            # nothing pending but is not durable yet; the commit's end checkpoints it.
+            self._checkpoint_sealed()
 
     # Recovery -------------------------------------------------------------------------------
 
