@@ -259,6 +259,7 @@ async def _serve(
             if control is not None:
                 await control.close()
                 control_task.cancel()
+            await flow.close()
     finally:
         if embedded is not None:
             # Off the GUI thread: stopping joins the server's thread for up to 10 s, and the

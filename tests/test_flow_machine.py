@@ -597,7 +597,18 @@ class FlowMachine(RuleBasedStateMachine):
         if reader is not None and reader.reading:
             # Listening to the question is being there: the kiosk pauses only after it.
             self.clock.now += self.flow.idle_seconds + 1
-            self.run("check_idle", self.flow.check_idle)
+            reading_then: list[bool] = []
+
+            def check_idle() -> bool:
+                # Seen in the same turn of the loop as the check: the reading may have stopped
+                # just before it (its audio's fetch failed), and then pausing is right.
+                reading_then.append(reader.reading)
+                return self.flow.check_idle()
+
+            self.run("check_idle", check_idle)
+            if reading_then != [True]:
+                assert self.screen is Screen.PAUSED, "not paused once the reading had stopped"
+                return
             assert self.screen is Screen.INTERVIEW, "paused while the question was read"
             self.run("listen", lambda: _until(lambda: not reader.reading, 3.0))
         screen = self.screen

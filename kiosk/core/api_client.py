@@ -154,6 +154,14 @@ class KioskApi(ApiClient):
             raise
         return str(response.json()["access_token"])
 
+    async def sign_out(self, token: str) -> None:
+        """Revoke ``token`` on the backend; one it refuses already (401) is as good."""
+        try:
+            await self._call("POST", "/api/v1/auth/logout", token)
+        except ApiError as exc:
+            if exc.status_code != 401:
+                raise
+
     async def find_candidates(self, token: str, query: str) -> list[CandidateSummary]:
         response = await self._call(
             "GET", "/api/v1/proctor/candidates", token, params={"query": query, "limit": 20}

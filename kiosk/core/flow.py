@@ -76,6 +76,9 @@ SAMPLE_RATE = 16000  # what the microphone captures and the interview records
 READY_TIMEOUT_SECONDS = 15.0
 # How long ending a session from the console may take before the seat locks regardless.
 ENDING_SECONDS = 15.0
+# How long a quitting kiosk waits for its sign-outs (a backend that does not answer by then
+# is not waited for: the tokens expire anyway).
+SIGN_OUT_SECONDS = 2.0
 # The backend's role types (resources/role_mappings.toml) offered for practice.
 PRACTICE_ROLES = [
     "python", "javascript", "typescript", "react", "nodejs", "java", "go", "rust", "php",
@@ -206,6 +209,7 @@ class KioskFlow:
             else None
         )
         self._background: set[asyncio.Task[None]] = set()
+        self._signing_out: set[asyncio.Task[None]] = set()
         self._config = config
         self._spool_dir = spool_dir
         self._capture_factory = capture_factory
@@ -349,9 +353,13 @@ class KioskFlow:
             if not email.strip() or not password:
                 raise KioskError("Enter your email and password.")
             token = await self._ask(self._api.sign_in(email.strip(), password))
-            candidates = await self._proctor_search(token, "")
-            resumable = await self._find_resumable(token)
-            self._still(epoch)
+            try:
+                candidates = await self._proctor_search(token, "")
+                resumable = await self._find_resumable(token)
+                self._still(epoch)
+            except BaseException:
+                self._forget(token)
+                raise
             self._proctor_token = token
             self.state.candidates = candidates
             self.state.resumable = resumable
@@ -408,8 +416,12 @@ class KioskFlow:
                     self._proctor(), candidate.email, self._config.kiosk_id, extra_time
                 )
             )
-            applications = await self._ask(self._api.applications(session.token))
-            self._still(epoch)
+            try:
+                applications = await self._ask(self._api.applications(session.token))
+                self._still(epoch)
+            except BaseException:
+                self._forget(session.token)
+                raise
             self._hand_over(session)
             self.state.applications = applications
             self.note_activity()
@@ -417,6 +429,7 @@ class KioskFlow:
 
     def _hand_over(self, session: CandidateSession) -> None:
         """The proctor leaves the seat: their token and lists go, the candidate's come."""
+        self._forget(self._proctor_token)
         self._proctor_token = None
         self.state.candidates = []
         self.state.resumable = []
@@ -433,16 +446,20 @@ class KioskFlow:
                     self._proctor(), item.info.candidate_email, self._config.kiosk_id
                 )
             )
-            self._still(epoch)
-            streamer, task = await self._connect(
-                await self._open_spool(item.info), session.token, epoch
-            )
-            if streamer.state is StreamState.COMPLETED:  # ended before the crash, it turns out
-                self.state.resumable = [r for r in self.state.resumable if r != item]
-                self._changed()
-                raise KioskError(ALREADY_COMPLETE)
-            self._refresh_devices()
-            await self._start_recording(streamer, task, epoch, session.token)
+            try:
+                self._still(epoch)
+                streamer, task = await self._connect(
+                    await self._open_spool(item.info), session.token, epoch
+                )
+                if streamer.state is StreamState.COMPLETED:  # ended before the crash after all
+                    self.state.resumable = [r for r in self.state.resumable if r != item]
+                    self._changed()
+                    raise KioskError(ALREADY_COMPLETE)
+                self._refresh_devices()
+                await self._start_recording(streamer, task, epoch, session.token)
+            except BaseException:
+                self._forget(session.token)
+                raise
             self._hand_over(session)
             self._go(Screen.INTERVIEW)
 
@@ -922,6 +939,7 @@ class KioskFlow:
             if completed
             else time.monotonic() - self._started_at
         )
+        self._forget(self._session.token if self._session is not None else None)
         self._session = None  # the candidate's token leaves memory with the session
         self.streamer = None
         self._stream_task = None
@@ -1081,7 +1099,10 @@ class KioskFlow:
         if not email.strip() or not password:
             raise KioskError("A proctor must sign in: enter your email and password.")
         token = await self._ask(self._api.sign_in(email.strip(), password))
-        await self._proctor_search(token, "")  # the token is dropped here, never kept
+        try:
+            await self._proctor_search(token, "")
+        finally:
+            self._forget(token)  # the token is dropped here, never kept
 
     def lock(self) -> None:
         """Back to the locked screen, forgetting every token and the candidate. Works from
@@ -1095,6 +1116,8 @@ class KioskFlow:
             # disk for a resume; only the connection goes.
             self._stream_task.cancel()
         self._stream_task = None
+        self._forget(self._proctor_token)
+        self._forget(self._session.token if self._session is not None else None)
         self._proctor_token = None
         self._session = None
         self.streamer = None
@@ -1103,6 +1126,37 @@ class KioskFlow:
         self.state = FlowState()
         self.desk.clear()
         self._go(Screen.LOCKED)
+
+    async def close(self) -> None:
+        """The kiosk is quitting: sign out the tokens it still holds, and give the sign-outs
+        under way a moment (``SIGN_OUT_SECONDS`` at most) before the HTTP client goes."""
+        self._forget(self._proctor_token)
+        self._forget(self._session.token if self._session is not None else None)
+        self._proctor_token = None
+        self._session = None
+        if self._signing_out:
+            await asyncio.wait(set(self._signing_out), timeout=SIGN_OUT_SECONDS)
+
+    def _forget(self, token: str | None) -> None:
+        """A token the kiosk lets go of is signed out on the backend too, so that a copy of
+        it (a memory dump, a proxy's log) is worthless from now on. In the background:
+        nothing at the seat waits for it, and a failure is only logged (the token expires
+        anyway; a session's token is revoked too when the proctor ends the seat's session)."""
+        if token is None:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop: the process is going away, and the token with it
+        task = asyncio.ensure_future(self._api.sign_out(token))
+        self._signing_out.add(task)
+
+        def done(finished: asyncio.Future[None]) -> None:
+            self._signing_out.discard(task)
+            if not finished.cancelled() and finished.exception() is not None:
+                logger.info("sign_out_not_confirmed", error=str(finished.exception()))
+
+        task.add_done_callback(done)
 
     def _close_reader(self) -> None:
         if self.reader is not None:

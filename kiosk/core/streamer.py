@@ -444,4 +444,7 @@ class AudioStreamer:
             raise StreamError(f"the server closed the stream: {websocket.close_reason} ({code})")
         if code == 4000:
             raise StreamError("another connection took over this interview")
+        if code == 4001:
+            # Its token was revoked (the proctor ended the session): a reconnect gets 401.
+            raise StreamError("the session was ended: its sign-in was revoked")
         raise ConnectionError(f"closed {code}")

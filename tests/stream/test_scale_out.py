@@ -2,12 +2,14 @@
 PostgreSQL database and one data directory, as the central deployment runs them: kiosks
 stream through nginx, a process is SIGKILLed mid-stream, and every interview resumes through
 another process with its recording byte-identical; a second connection for an interview
-through another process takes it over from the first."""
+through another process takes it over from the first; a proctor ending a seat's session on
+one process closes the candidate's stream on another."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -27,6 +29,7 @@ from support import nginx
 from support.api import Api
 from support.backend_process import BackendProcess
 from support.postgres import PostgresCluster
+from support.room import SeatStub, assign_center, enroll_kiosk
 from support.stream import StreamTarget, frame, hello, new_interview, noise_pcm, sha256
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
@@ -313,3 +316,44 @@ async def test_a_process_that_loses_its_database_connection_hands_its_streams_ba
         while (done := json.loads(await second.recv()))["type"] != "completed":
             pass
     assert done["sha256"] == sha256(audio)
+
+
+async def test_a_seat_ended_on_one_process_closes_its_stream_on_another(cluster: Cluster) -> None:
+    """The seat's control channel and the proctor's console on one process, the candidate's
+    stream on another: the session token is refused everywhere (one deny-list in the
+    database) and the stream's process closes it 4001 (told through PostgreSQL)."""
+    console, streaming, third = cluster.processes
+    api = Api(console)  # type: ignore[arg-type]  # a process, not a BackgroundServer
+    proctor = await asyncio.to_thread(api.make_user, Role.PROCTOR)
+    candidate = await asyncio.to_thread(api.make_user, Role.CANDIDATE)
+    credential = await asyncio.to_thread(enroll_kiosk, console.settings, "w-1", "wells")
+    await asyncio.to_thread(assign_center, console.settings, proctor.id, "wells")
+    launched = await asyncio.to_thread(
+        api.request, "POST", "/api/v1/proctor/sessions", proctor,
+        json={"candidate_email": candidate.email, "kiosk_id": "w-1"},
+    )  # fmt: skip
+    at_seat = dataclasses.replace(candidate, token=launched.json()["session_token"])
+    target = await asyncio.to_thread(new_interview, api, at_seat)
+    stream_url = target.ws_url.replace(f":{console.port}/", f":{streaming.port}/")
+    seat = await asyncio.to_thread(
+        SeatStub, console.url.replace("http://", "ws://"), "w-1", credential
+    )
+    try:
+        async with websockets.connect(stream_url, additional_headers=at_seat.headers) as ws:
+            await ws.send(hello())
+            assert json.loads(await ws.recv())["resume_offset"] == 0
+            await _stream_until_acked(ws, noise_pcm(0.5, seed=5), 0)
+            assert cluster.holder_of(await cluster.holders(), target.interview_id) is streaming
+            ended = await asyncio.to_thread(api.request, "POST", "/console/seats/w-1/end", proctor)
+            assert ended.status_code == 200, ended.text
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+    finally:
+        await asyncio.to_thread(seat.close)
+    for process in (streaming, third):
+        url = stream_url.replace(f":{streaming.port}/", f":{process.port}/")
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await websockets.connect(url, additional_headers=at_seat.headers)
+        assert refused.value.response.status_code == 401

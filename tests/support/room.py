@@ -14,6 +14,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -67,9 +68,13 @@ def report(state: str = "answering", **fields: Any) -> dict[str, Any]:
 
 
 class SeatStub:
-    def __init__(self, ws_base: str, kiosk_id: str, credential: str, ok: bool = True) -> None:
+    def __init__(
+        self, ws_base: str, kiosk_id: str, credential: str, ok: bool = True,
+        on_command: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:  # fmt: skip
         self.kiosk_id = kiosk_id
         self.ok = ok
+        self.on_command = on_command  # called with each command before it is acknowledged
         self.commands: list[dict[str, Any]] = []
         self._stack = contextlib.ExitStack()
         self._ws: ClientConnection = self._stack.enter_context(connect(
@@ -92,6 +97,8 @@ class SeatStub:
                 message = json.loads(raw)
                 if message.get("type") == "command":
                     self.commands.append(message)
+                    if self.on_command is not None:
+                        self.on_command(message)
                     reply = {"type": "ack", "id": message["id"], "ok": self.ok}
                     if not self.ok:
                         reply["detail"] = f"{self.kiosk_id}: There is no session at this seat."

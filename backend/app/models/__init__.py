@@ -1,6 +1,12 @@
 """ORM models. Importing this package registers every table on ``Base.metadata``."""
 
-from backend.app.models.accounts import LoginFailure, Resume, RevokedToken, User
+from backend.app.models.accounts import (
+    LaunchedSession,
+    LoginFailure,
+    Resume,
+    RevokedToken,
+    User,
+)
 from backend.app.models.audit import AuditEntry
 from backend.app.models.base import Base
 from backend.app.models.interviews import AnswerTake, Interview, PlannedQuestion
@@ -23,6 +29,7 @@ __all__ = [
     "Interview",
     "JobPosting",
     "Kiosk",
+    "LaunchedSession",
     "LoginFailure",
     "PlannedQuestion",
     "PostingReviewer",

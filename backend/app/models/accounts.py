@@ -1,5 +1,5 @@
-"""People: users of every role, failed sign-ins (for throttling), and tokens refused before
-their expiry (sign-out)."""
+"""People: users of every role, failed sign-ins (for throttling), tokens refused before their
+expiry (sign-out, a session ended), and the candidate sessions proctors launched at kiosks."""
 
 from __future__ import annotations
 
@@ -46,6 +46,21 @@ class RevokedToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     revoked_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(String(32))
+
+
+class LaunchedSession(Base):
+    """A session token a proctor launched at a kiosk: what "end this seat's session" revokes.
+    Kept until the token expires (a session token is never written down anywhere else)."""
+
+    __tablename__ = "launched_sessions"
+
+    token_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kiosk_id: Mapped[str] = mapped_column(String(100), index=True)  # as the launch request
+    candidate_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    launched_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Resume(Base):

@@ -20,6 +20,7 @@ from backend.app.repositories import audit, tokens, users
 from backend.app.schemas.auth import LoginRequest, RegisterRequest, TokenResponse, UserRead
 from backend.app.services import messages
 from backend.app.services.kiosks import is_kiosk_credential
+from backend.app.services.streaming.registry import StreamRegistry
 
 logger = structlog.get_logger(__name__)
 
@@ -172,19 +173,46 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
     return Principal(user, claims)
 
 
-async def sign_out(session: AsyncSession, principal: Principal, reason: str = "sign_out") -> None:
+async def sign_out(
+    session: AsyncSession, principal: Principal, reason: str = "sign_out",
+    streams: StreamRegistry | None = None,
+) -> None:  # fmt: skip
     """Refuse the caller's token from now on (REST and both WebSockets), until it would have
-    expired anyway; the deny-list sheds entries whose tokens have expired as it goes."""
+    expired anyway, and close any audio stream it opened (``streams``: this process; others
+    through the database); the deny-list sheds entries whose tokens have expired as it goes."""
     now = datetime.now(UTC)
     claims = principal.claims
+    revoked = set()
     if claims.token_id and claims.expires_at > now:
         await tokens.revoke(session, claims.token_id, claims.expires_at, reason)
+        revoked.add(claims.token_id)
     await tokens.forget_expired(session, now)
+    await tokens.announce(session, revoked)
     audit.record(session, principal.id, "logout", "user", principal.id, reason=reason)
-    try:
-        await session.commit()
-    except IntegrityError:  # the same token signed out at the same moment elsewhere: done
-        await session.rollback()
+    await session.commit()
+    if streams is not None:
+        streams.close_streams_of(revoked)
+
+
+async def end_sessions_at(
+    session: AsyncSession, streams: StreamRegistry, kiosk_id: str, launched_by: datetime,
+    reason: str,
+) -> int:  # fmt: skip
+    """Revoke every unexpired session token launched at ``kiosk_id`` up to ``launched_by`` (a
+    proctor ended the seat's session: not one launched since) and close the streams they
+    opened, in this process and the others sharing the database. Returns how many."""
+    now = datetime.now(UTC)
+    launched = await tokens.launched_at(session, kiosk_id, launched_by, now)
+    revoked = {token_id for token_id, _expires_at in launched}
+    for token_id, expires_at in launched:
+        await tokens.revoke(session, token_id, expires_at, reason)
+    await tokens.forget_expired(session, now)
+    await tokens.announce(session, revoked)
+    await session.commit()
+    streams.close_streams_of(revoked)
+    if revoked:
+        logger.info("sessions_revoked", kiosk_id=kiosk_id, tokens=len(revoked), reason=reason)
+    return len(revoked)
 
 
 def require_staff(principal: Principal) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from backend.app.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from backend.app.models import Interview, TestCenter
 from backend.app.models.enums import Accommodation, InterviewStatus, Role
 from backend.app.repositories import audit
-from backend.app.services import kiosks, messages
+from backend.app.services import auth, kiosks, messages
 from backend.app.services.auth import Principal
 from backend.app.services.room.hub import (
     END_TIMEOUT_SECONDS,
@@ -27,6 +28,7 @@ from backend.app.services.room.hub import (
     SeatRefused,
 )
 from backend.app.services.room.seats import Alert, Seat
+from backend.app.services.streaming.registry import StreamRegistry
 
 logger = structlog.get_logger(__name__)
 
@@ -128,14 +130,24 @@ async def resume_seat(session: AsyncSession, hub: RoomHub, room: Room, kiosk_id:
     return command_id
 
 
-async def end_seat(session: AsyncSession, hub: RoomHub, room: Room, kiosk_id: str) -> str:
+async def end_seat(
+    session: AsyncSession, hub: RoomHub, streams: StreamRegistry, room: Room, kiosk_id: str
+) -> str:
     """End the seat's session: the interview is completed with what was recorded, the kiosk
-    locks (as a proctor ending it at the paused screen)."""
+    locks (as a proctor ending it at the paused screen).
+
+    Once the seat says it is done (it completes the interview with its session token), every
+    session token launched at the seat until then is revoked and any stream one opened is
+    closed, so whoever holds a copy cannot go on. A seat that refuses or does not answer
+    keeps its session: the proctor is told, and may try again.
+    """
     seat = seat_in(hub, room, kiosk_id)
     interview = _interview(seat)
+    asked_at = datetime.now(UTC)
     command_id = await hub.command(seat, "end", patience=END_TIMEOUT_SECONDS)
+    revoked = await auth.end_sessions_at(session, streams, kiosk_id, asked_at, "seat_ended")
     await _audited(session, room, seat, "seat_session_ended", interview_id=interview,
-                   command_id=command_id)  # fmt: skip
+                   command_id=command_id, tokens_revoked=revoked)  # fmt: skip
     return command_id
 
 

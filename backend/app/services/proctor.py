@@ -11,7 +11,7 @@ from backend.app.core import security
 from backend.app.core.config import Settings
 from backend.app.core.errors import NotFound
 from backend.app.models.enums import Accommodation, Role
-from backend.app.repositories import audit, users
+from backend.app.repositories import audit, tokens, users
 from backend.app.schemas.proctor import CandidateRead, SessionLaunchResponse
 from backend.app.services import messages
 from backend.app.services.auth import Principal, normalize_email, require_staff
@@ -49,10 +49,12 @@ async def launch_session(
     lifetime = timedelta(minutes=settings.session_token_minutes)
     # The plain value, not the enum: it goes into the JWT and the audit log's JSON as is.
     granted = accommodation.value if accommodation is not None else None
-    token, _claims = security.issue_token(
+    token, claims = security.issue_token(
         settings.resolved_jwt_secret(), candidate.id, "session", lifetime,
         proctor_id=principal.id, kiosk_id=kiosk_id, accommodation=granted,
     )  # fmt: skip
+    # Written down (its id only) so that ending this seat's session can revoke it.
+    tokens.record_launch(session, claims.token_id, kiosk_id, candidate.id, claims.expires_at)
     audit.record(
         session, principal.id, "session_launched", "user", candidate.id,
         kiosk_id=kiosk_id, accommodation=granted,

@@ -181,7 +181,9 @@ async def end_seat(
     body: EmptyRequest | None = None,
 ) -> dict[str, str]:  # fmt: skip
     room = await _room_of_seat(request, session, caller.principal, kiosk_id)
-    command = await console.end_seat(session, _hub(request), room, kiosk_id)
+    command = await console.end_seat(
+        session, _hub(request), request.app.state.streams, room, kiosk_id
+    )
     return {"command_id": command, "kiosk_id": kiosk_id}
 
 

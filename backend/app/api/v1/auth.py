@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from backend.app.api.deps import ClientAddress, CurrentPrincipal, SessionDep, SettingsDep
 from backend.app.api.responses import refusals
@@ -31,10 +31,11 @@ async def login(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=refusals(401))
-async def logout(principal: CurrentPrincipal, session: SessionDep) -> None:
+async def logout(request: Request, principal: CurrentPrincipal, session: SessionDep) -> None:
     """Revoke the bearer token of this request: from now on it gets 401 everywhere, on REST
-    and on the WebSockets, until it would have expired anyway. Any kind of token."""
-    await auth.sign_out(session, principal)
+    and on the WebSockets, until it would have expired anyway, and an audio stream it opened
+    is closed (4001). Any kind of token."""
+    await auth.sign_out(session, principal, streams=request.app.state.streams)
 
 
 @router.get("/me", response_model=UserRead, responses=refusals(401))

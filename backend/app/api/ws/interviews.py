@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, WebSocket
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.types import Message
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -24,6 +25,7 @@ from backend.app.services.streaming.ownership import OwnershipUnavailable
 from backend.app.services.streaming.protocol import (
     CLOSE_NORMAL,
     CLOSE_POLICY,
+    CLOSE_REVOKED,
     CLOSE_SUPERSEDED,
     CLOSE_TRY_AGAIN,
     HELLO_TIMEOUT_SECONDS,
@@ -36,7 +38,11 @@ from backend.app.services.streaming.protocol import (
     parse_take_message,
     parse_text,
 )
-from backend.app.services.streaming.session import InterviewStream, authorize_stream
+from backend.app.services.streaming.session import (
+    InterviewStream,
+    authorize_stream,
+    still_revoked,
+)
 
 router = APIRouter()
 logger = structlog.get_logger(__name__)
@@ -59,9 +65,19 @@ async def interview_stream(websocket: WebSocket, interview_id: str) -> None:
     await websocket.accept()
     connection = _Connection(websocket)
     try:
-        async with app.state.streams.hold(parsed_id, connection, _supersede) as live:
+        token_id = principal.claims.token_id
+        async with app.state.streams.hold(parsed_id, connection, _supersede, token_id) as live:
             if not live:
                 await connection.close(CLOSE_SUPERSEDED, "superseded")
+                return
+            try:
+                revoked = await still_revoked(app.state.sessionmaker, token_id)
+            except SQLAlchemyError as exc:  # the database is busy or gone: the kiosk retries
+                logger.warning("stream_busy", interview_id=str(parsed_id), reason=str(exc))
+                await connection.close(CLOSE_TRY_AGAIN, "busy: the database did not answer")
+                return
+            if revoked:
+                await connection.close(CLOSE_REVOKED, "revoked")
                 return
             stream = InterviewStream(app.state.sessionmaker, app.state.journal, parsed_id)
             try:
@@ -77,7 +93,8 @@ async def interview_stream(websocket: WebSocket, interview_id: str) -> None:
 
 async def _supersede(connection: object, code: int) -> None:
     assert isinstance(connection, _Connection)
-    await connection.close(code, "superseded" if code == CLOSE_SUPERSEDED else "moving")
+    reasons = {CLOSE_SUPERSEDED: "superseded", CLOSE_REVOKED: "revoked"}
+    await connection.close(code, reasons.get(code, "moving"))
 
 
 class _Connection:

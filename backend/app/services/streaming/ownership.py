@@ -9,6 +9,9 @@ holder, recording.py), which has every byte the old one acknowledged. A process 
 loses its connection, so PostgreSQL frees its locks, and its journal is replayed by whoever
 opens a stream next (journal.py).
 
+The same connection hears of revoked tokens (``tokens.announce``, sent with the transaction
+that revokes them), and the process closes the streams those tokens opened.
+
 On SQLite there is one backend process per database: ``LocalOwnership`` grants at once.
 """
 
@@ -24,6 +27,7 @@ from typing import Any, Protocol
 import structlog
 from sqlalchemy.engine import make_url
 
+from backend.app.repositories.tokens import REVOKED_CHANNEL
 from backend.app.services.streaming.protocol import CLOSE_SERVICE_RESTART, CLOSE_SUPERSEDED
 
 logger = structlog.get_logger(__name__)
@@ -46,6 +50,8 @@ KEEPALIVES = {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10",
 
 # Called with an interview and the close code for its local connection, if any.
 TakeOver = Callable[[uuid.UUID, int], None]
+# Called with token ids just revoked (by any process: closing twice is harmless).
+Revoked = Callable[[set[str]], None]
 
 
 class OwnershipUnavailable(Exception):
@@ -101,10 +107,13 @@ class AdvisoryLockOwnership:
     lost and PostgreSQL freed every lock (close 1012: the kiosk reconnects).
     """
 
-    def __init__(self, database_url: str, on_takeover: TakeOver) -> None:
+    def __init__(
+        self, database_url: str, on_takeover: TakeOver, on_revoked: Revoked | None = None
+    ) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
         self._on_takeover = on_takeover
+        self._on_revoked = on_revoked
         # Tells this process's own NOTIFYs from others' (all processes listen on the channel).
         self._me = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._connection: Any = None  # asyncpg.Connection once connected
@@ -130,6 +139,7 @@ class AdvisoryLockOwnership:
             )
             await connection.add_listener(TAKEOVER_CHANNEL, self._notified)
             await connection.add_listener(RELEASED_CHANNEL, self._notified)
+            await connection.add_listener(REVOKED_CHANNEL, self._notified)
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             if connection is not None:
                 connection.terminate()
@@ -141,6 +151,10 @@ class AdvisoryLockOwnership:
     def _notified(self, _connection: Any, _pid: int, channel: str, payload: str) -> None:
         if channel == RELEASED_CHANNEL:
             self._released.set()
+            return
+        if channel == REVOKED_CHANNEL:
+            if self._on_revoked is not None:
+                self._on_revoked({token for token in payload.split(",") if token})
             return
         sender, interview, since = [*payload.split(":"), "", ""][:3]
         if sender == self._me:

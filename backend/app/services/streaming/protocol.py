@@ -24,6 +24,8 @@ CLOSE_INTERNAL = 1011
 CLOSE_SERVICE_RESTART = 1012
 CLOSE_TRY_AGAIN = 1013
 CLOSE_SUPERSEDED = 4000
+# The token that opened the stream was revoked (a proctor ended the seat's session).
+CLOSE_REVOKED = 4001
 
 
 class ProtocolViolation(Exception):

@@ -1,5 +1,6 @@
 """One live connection per interview: a newer one takes over, the older is closed 4000,
-in this process or (through ``Ownership``) in any other sharing the database."""
+in this process or (through ``Ownership``) in any other sharing the database. A connection
+whose token is revoked (a proctor ended the seat's session) is closed 4001, wherever it is."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from backend.app.services.streaming.ownership import (
     Ownership,
     OwnershipUnavailable,
 )
-from backend.app.services.streaming.protocol import CLOSE_SUPERSEDED
+from backend.app.services.streaming.protocol import CLOSE_REVOKED, CLOSE_SUPERSEDED
 
 # Closes a connection with the given code.
 Supersede = Callable[[object, int], Awaitable[None]]
@@ -26,6 +27,7 @@ Supersede = Callable[[object, int], Awaitable[None]]
 class _Holder:
     connection: object
     supersede: Supersede
+    token_id: str = ""  # the token that opened it (``jti``)
 
 
 class StreamRegistry:
@@ -40,7 +42,9 @@ class StreamRegistry:
         """Several processes may share a PostgreSQL database: they agree through its locks."""
         registry = cls()
         if database_url.startswith("postgresql"):
-            registry.ownership = AdvisoryLockOwnership(database_url, registry.take_over)
+            registry.ownership = AdvisoryLockOwnership(
+                database_url, registry.take_over, registry.close_streams_of
+            )
         return registry
 
     async def close(self) -> None:
@@ -66,17 +70,25 @@ class StreamRegistry:
             self._closing.add(task)  # a reference, so the task is not collected mid-close
             task.add_done_callback(self._closing.discard)
 
+    def close_streams_of(self, token_ids: set[str]) -> None:
+        """Close this process's streams opened with one of ``token_ids``, just revoked (4001).
+        Other processes hear of it from the database (``tokens.announce``)."""
+        for interview_id, holder in list(self._live.items()):
+            if holder.token_id and holder.token_id in token_ids:
+                self.take_over(interview_id, CLOSE_REVOKED)
+
     @contextlib.asynccontextmanager
     async def hold(
-        self, interview_id: uuid.UUID, connection: object, supersede: Supersede
-    ) -> AsyncIterator[bool]:
+        self, interview_id: uuid.UUID, connection: object, supersede: Supersede,
+        token_id: str = "",
+    ) -> AsyncIterator[bool]:  # fmt: skip
         """Make ``connection`` the live one; yields False if an even newer one took over
         while this one waited for the previous holder to let go.
 
         Raises ``OwnershipUnavailable`` if another process would not let go in time."""
         since = time.time()  # wall clock: compared with other processes' connections
         previous = self._live.get(interview_id)
-        self._live[interview_id] = _Holder(connection, supersede)
+        self._live[interview_id] = _Holder(connection, supersede, token_id)
         if previous is not None:
             await _quietly(previous.supersede(previous.connection, CLOSE_SUPERSEDED))
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend.app.core.errors import Conflict, NotFound
 from backend.app.models import Interview
 from backend.app.models.enums import InterviewStatus
-from backend.app.repositories import audit, interviews
+from backend.app.repositories import audit, interviews, tokens
 from backend.app.services import messages
 from backend.app.services.auth import Principal, require_owner
 from backend.app.services.streaming.journal import Journal, JournalFailed
@@ -53,6 +53,15 @@ async def authorize_stream(
     require_owner(principal, interview.candidate_id, messages.INTERVIEW_FORBIDDEN, or_staff=False)
     if interview.status in FINISHED:
         raise Conflict(f"Interview {interview_id} is {interview.status}")
+
+
+async def still_revoked(sessions: async_sessionmaker[AsyncSession], token_id: str) -> bool:
+    """Asked again once the connection is registered: a token revoked between the handshake
+    and then would otherwise keep its stream (the revoker looked for it too early)."""
+    if not token_id:
+        return False
+    async with sessions() as session:
+        return await tokens.is_revoked(session, token_id)
 
 
 def _ready_for_completed(interview: Interview) -> dict[str, Any]:
