@@ -135,6 +135,12 @@ async def _requeue_transcripts(settings: Settings, interview: str | None) -> int
         await engine.dispose()
 
 
+def _refused(reason: str) -> int:
+    """A command that cannot go ahead: one line on stderr, exit status 2, no traceback."""
+    print(f"interview-backend: {reason}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Imported late: `--help` and `--version` should not pay for FastAPI and SQLAlchemy.
@@ -159,8 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             rotate_jwt_secret(settings)
         except NothingToRotate as exc:
-            print(f"interview-backend: {exc}", file=sys.stderr)
-            return 2
+            return _refused(str(exc))
         print("New signing key written; the old one verifies its tokens until they expire.")
         print("Start every backend process again: systemctl start 'interview-backend*'")
         return 0
@@ -183,24 +188,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             try:
                 count = asyncio.run(_requeue_transcripts(settings, args.interview))
             except ValueError:
-                print("interview-backend: --interview must be an interview id", file=sys.stderr)
-                return 2
+                return _refused("--interview must be an interview id")
             print(f"{count} failed transcription{'s' if count != 1 else ''} queued again")
             return 0
         if args.command == "enroll-kiosk":
             try:
                 credential = asyncio.run(_enroll_kiosk(settings, args))
             except DomainError as exc:
-                print(f"interview-backend: {exc.detail}", file=sys.stderr)
-                return 2
+                return _refused(exc.detail)
             print(f"kiosk {args.id} enrolled in test center {args.test_center}.")
             print('Its credential (shown once; kiosk.toml: kiosk_token = "..."):')
             print(credential)
             return 0
         password = args.password or os.environ.get("IK_NEW_PASSWORD", "")
         if not 8 <= len(password) <= 128:
-            print("interview-backend: the password must be 8 to 128 characters", file=sys.stderr)
-            return 2
+            return _refused("the password must be 8 to 128 characters")
         try:
             print(asyncio.run(_create_user(settings, args, password)))
         except DomainError as exc:
@@ -213,8 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             check_tls_files(settings)
         except TlsFilesUnusable as exc:
-            print(f"interview-backend: {exc}", file=sys.stderr)
-            return 2
+            return _refused(str(exc))
         serve_forever(settings, args.host, args.port, migrate=not args.no_migrate)
         return 0
     return 2  # pragma: no cover - argparse rejects unknown commands

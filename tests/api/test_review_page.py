@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from backend.app.models.enums import Role
-from support.api import Actor, Api
+from support.api import Actor, Api, signed_in_page
 from support.review import answer_aloud, assign_reviewer, posting_of
 from support.stream import StreamTarget, ruled_interview
 
@@ -26,21 +26,6 @@ def reviewed(api: Api) -> dict[str, Any]:
     asyncio.run(answer_aloud(target, [ANSWER, ANSWER[::-1]]))
     reviewer = assign_reviewer(api, posting_of(api, target))
     return {"target": target, "reviewer": reviewer}
-
-
-def signed_in(api: Api, who: Actor) -> httpx.Client:
-    """A browser-like client signed in to /review."""
-    client = httpx.Client(base_url=api.url, timeout=30)
-    form = client.get("/review/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token, form.text
-    response = client.post("/review/sign-in", data={
-        "email": who.email, "password": who.password, "csrf_token": token.group(1)})  # fmt: skip
-    assert response.status_code == 303, response.text
-    cookie = response.headers["set-cookie"]
-    assert "ik_review=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
-    assert "Path=/review" in cookie
-    return client
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -68,7 +53,7 @@ def test_only_reviewers_and_admins_sign_in_and_changes_need_the_csrf_token(
         "csrf_token": "guessed"})  # fmt: skip
     assert forged.status_code == 403
 
-    browser = signed_in(api, reviewed["reviewer"])
+    browser = signed_in_page(api, reviewed["reviewer"], "review")
     page = browser.get(f"/review/interviews/{target.interview_id}")
     assert page.status_code == 200
     # This server has no speech-to-text model: the page says so instead of a transcript.
@@ -132,7 +117,7 @@ def test_every_review_route_answers_each_caller(api: Api, reviewed: dict[str, An
         response = httpx.get(api.url + path)
         assert (response.status_code, response.headers["location"]) == (303, "/review/sign-in")
     # Signed in, a reviewer of another posting gets a page saying so, and an empty list.
-    browser = signed_in(api, callers["outsider"])  # type: ignore[arg-type]
+    browser = signed_in_page(api, callers["outsider"], "review")  # type: ignore[arg-type]
     page = browser.get(f"/review/interviews/{interview}")
     assert page.status_code == 403
     assert "reviewers assigned" in page.text

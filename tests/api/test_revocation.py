@@ -30,7 +30,7 @@ from kiosk.core.api_client import KioskApi
 from kiosk.core.config import KioskConfig
 from kiosk.core.control import SeatControl, control_url
 from kiosk.core.flow import KioskFlow, Screen
-from support.api import Actor, Api
+from support.api import Actor, Api, signed_in_page
 from support.capture import SyntheticMic
 from support.room import SeatStub, assign_center, enroll_kiosk
 from support.stream import frame, hello, new_interview, noise_pcm
@@ -76,21 +76,11 @@ async def test_a_signed_out_candidate_token_cannot_open_the_stream(api: Api) -> 
     assert refused.value.response.status_code == 401
 
 
-def _console(api: Api, who: Actor) -> tuple[httpx.Client, str]:
-    client = httpx.Client(base_url=api.url, timeout=30)
-    form = client.get("/console/sign-in")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token, form.text
-    signed_in = client.post("/console/sign-in", data={
-        "email": who.email, "password": who.password, "csrf_token": token.group(1)})  # fmt: skip
-    assert signed_in.status_code == 303, signed_in.text
-    return client, client.cookies["ik_console"]
-
-
 def test_the_consoles_sign_out_revokes_the_token_in_its_cookie(api: Api) -> None:
     proctor = api.make_user(Role.PROCTOR)
     assign_center(api.server.settings, proctor.id, "leeds")  # a proctor with a room to show
-    client, cookie_token = _console(api, proctor)
+    client = signed_in_page(api, proctor, "console")
+    cookie_token = client.cookies["ik_console"]
     try:
         assert _me(api, cookie_token).status_code == 200  # a copy of the cookie works...
         page = client.get("/console")

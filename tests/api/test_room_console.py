@@ -27,7 +27,7 @@ from websockets.sync.client import connect
 
 from backend.app.models.enums import Role
 from backend.app.server import BackgroundServer
-from support.api import Actor, Api, World
+from support.api import Actor, Api, World, signed_in_page
 from support.room import SeatStub, assign_center, enroll_kiosk, report
 
 
@@ -539,25 +539,10 @@ def test_every_console_route_is_in_the_console_matrix() -> None:
 # --- the page's sign-in: cookie and CSRF ------------------------------------------------------
 
 
-def _signed_in(api: Api, who: Actor) -> httpx.Client:
-    client = httpx.Client(base_url=api.url, timeout=30)
-    form = client.get("/console/sign-in")
-    assert form.status_code == 200
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-    assert token, form.text
-    response = client.post("/console/sign-in", data={
-        "email": who.email, "password": who.password, "csrf_token": token.group(1)})  # fmt: skip
-    assert response.status_code == 303, response.text
-    cookie = response.headers["set-cookie"]
-    assert "ik_console=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
-    assert "Path=/console" in cookie
-    return client
-
-
 def test_the_page_signs_in_with_a_cookie_and_every_change_needs_the_csrf_token(
     shared_api: Api, room: dict[str, Any], seat: SeatStub
 ) -> None:
-    client = _signed_in(shared_api, room["north"])
+    client = signed_in_page(shared_api, room["north"], "console")
     page = client.get("/console")
     assert page.status_code == 200
     assert "Nora North" in page.text and "North" in page.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -112,3 +113,20 @@ PLATFORM_POSTING = {
     "required_skills": ["kubernetes", "terraform"],
     "experience_level": "senior",
 }
+
+
+def signed_in_page(api: Api, who: Actor, area: str) -> httpx.Client:
+    """A browser-like client signed in to a staff page (``area``: "console" or "review")
+    through its form, with the cookie's protections checked on the way."""
+    client = httpx.Client(base_url=api.url, timeout=30)
+    form = client.get(f"/{area}/sign-in")
+    assert form.status_code == 200, form.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    assert token, form.text
+    response = client.post(f"/{area}/sign-in", data={
+        "email": who.email, "password": who.password, "csrf_token": token.group(1)})  # fmt: skip
+    assert response.status_code == 303, response.text
+    cookie = response.headers["set-cookie"]
+    assert f"ik_{area}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
+    assert f"Path=/{area}" in cookie
+    return client

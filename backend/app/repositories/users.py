@@ -34,23 +34,20 @@ async def search_candidates(session: AsyncSession, query: str, limit: int) -> li
     return list(await session.scalars(statement.order_by(User.full_name).limit(limit)))
 
 
-async def failures_since(session: AsyncSession, email: str, since: datetime) -> list[datetime]:
+async def failures_since(
+    session: AsyncSession, since: datetime, *, email: str | None = None,
+    client_address: str | None = None,
+) -> list[datetime]:  # fmt: skip
+    """When the failed sign-ins since ``since`` happened, oldest first: for one e-mail, or
+    from one client address."""
+    column, value = (
+        (LoginFailure.email, email) if email is not None
+        else (LoginFailure.client_address, client_address)
+    )  # fmt: skip
     rows = await session.scalars(
-        select(LoginFailure.at)
-        .where(LoginFailure.email == email, LoginFailure.at >= since)
+        select(LoginFailure.at).where(column == value, LoginFailure.at >= since)
         .order_by(LoginFailure.at)
-    )
-    return list(rows)
-
-
-async def failures_from_since(
-    session: AsyncSession, client_address: str, since: datetime
-) -> list[datetime]:
-    rows = await session.scalars(
-        select(LoginFailure.at)
-        .where(LoginFailure.client_address == client_address, LoginFailure.at >= since)
-        .order_by(LoginFailure.at)
-    )
+    )  # fmt: skip
     return list(rows)
 
 

@@ -120,10 +120,10 @@ async def sign_in(
     now = datetime.now(UTC)
     window = timedelta(minutes=settings.login_failure_window_minutes)
     since = now - window
-    limits = [(await users.failures_since(session, email, since),
+    limits = [(await users.failures_since(session, since, email=email),
                settings.login_failures_per_email, "email")]  # fmt: skip
     if client_address is not None:
-        limits.append((await users.failures_from_since(session, client_address, since),
+        limits.append((await users.failures_since(session, since, client_address=client_address),
                        settings.login_failures_per_address, "address"))  # fmt: skip
     for recent, limit, by in limits:
         if len(recent) >= limit:
