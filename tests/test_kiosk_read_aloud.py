@@ -25,7 +25,6 @@ import pytest
 from test_kiosk_rules import launch_at_the_window
 
 from backend.app.core.config import Settings
-from backend.app.server import BackgroundServer
 from kiosk.audio.capture import MicrophoneCapture
 from kiosk.audio.devices import list_input_devices
 from kiosk.audio.playback import SpeakerPlayback
@@ -35,7 +34,7 @@ from kiosk.core.config import KioskConfig
 from kiosk.core.flow import KioskFlow, Screen
 from kiosk.ui.controllers.flow_controller import FlowController
 from kiosk.ui.views.main_window import MainWindow
-from support.api import Actor, Api
+from support.api import Actor, Api, serving
 from support.audio import best_alignment, synthesize_speech
 from support.qt import ON_QT_LOOP, click, until
 from support.vmic import VirtualMic
@@ -269,13 +268,8 @@ def off_by(request: pytest.FixtureRequest) -> str:
 def off_api(off_by: str, tmp_path: Path) -> Iterator[Api]:
     """A backend that reads aloud, or (off by "no speech engine") has no engine at all."""
     engine = "none" if off_by == "no speech engine" else "espeak-ng"
-    server = BackgroundServer(Settings(data_dir=tmp_path / "data", speech_engine=engine)).start()
-    client = Api(server)
-    try:
-        yield client
-    finally:
-        client.http.close()
-        server.stop()
+    with serving(Settings(data_dir=tmp_path / "data", speech_engine=engine)) as api:
+        yield api
 
 
 @ON_QT_LOOP

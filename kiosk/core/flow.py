@@ -353,13 +353,10 @@ class KioskFlow:
             if not email.strip() or not password:
                 raise KioskError("Enter your email and password.")
             token = await self._ask(self._api.sign_in(email.strip(), password))
-            try:
+            with self._forgotten_on_failure(token):
                 candidates = await self._proctor_search(token, "")
                 resumable = await self._find_resumable(token)
                 self._still(epoch)
-            except BaseException:
-                self._forget(token)
-                raise
             self._proctor_token = token
             self.state.candidates = candidates
             self.state.resumable = resumable
@@ -416,12 +413,9 @@ class KioskFlow:
                     self._proctor(), candidate.email, self._config.kiosk_id, extra_time
                 )
             )
-            try:
+            with self._forgotten_on_failure(session.token):
                 applications = await self._ask(self._api.applications(session.token))
                 self._still(epoch)
-            except BaseException:
-                self._forget(session.token)
-                raise
             self._hand_over(session)
             self.state.applications = applications
             self.note_activity()
@@ -446,7 +440,7 @@ class KioskFlow:
                     self._proctor(), item.info.candidate_email, self._config.kiosk_id
                 )
             )
-            try:
+            with self._forgotten_on_failure(session.token):
                 self._still(epoch)
                 streamer, task = await self._connect(
                     await self._open_spool(item.info), session.token, epoch
@@ -457,9 +451,6 @@ class KioskFlow:
                     raise KioskError(ALREADY_COMPLETE)
                 self._refresh_devices()
                 await self._start_recording(streamer, task, epoch, session.token)
-            except BaseException:
-                self._forget(session.token)
-                raise
             self._hand_over(session)
             self._go(Screen.INTERVIEW)
 
@@ -939,8 +930,7 @@ class KioskFlow:
             if completed
             else time.monotonic() - self._started_at
         )
-        self._forget(self._session.token if self._session is not None else None)
-        self._session = None  # the candidate's token leaves memory with the session
+        self._let_go(proctor=False)  # the candidate's token leaves memory with the session
         self.streamer = None
         self._stream_task = None
 
@@ -1116,10 +1106,7 @@ class KioskFlow:
             # disk for a resume; only the connection goes.
             self._stream_task.cancel()
         self._stream_task = None
-        self._forget(self._proctor_token)
-        self._forget(self._session.token if self._session is not None else None)
-        self._proctor_token = None
-        self._session = None
+        self._let_go()
         self.streamer = None
         self._check_blocks = None
         self._action_under_way = None
@@ -1130,12 +1117,27 @@ class KioskFlow:
     async def close(self) -> None:
         """The kiosk is quitting: sign out the tokens it still holds, and give the sign-outs
         under way a moment (``SIGN_OUT_SECONDS`` at most) before the HTTP client goes."""
-        self._forget(self._proctor_token)
-        self._forget(self._session.token if self._session is not None else None)
-        self._proctor_token = None
-        self._session = None
+        self._let_go()
         if self._signing_out:
             await asyncio.wait(set(self._signing_out), timeout=SIGN_OUT_SECONDS)
+
+    def _let_go(self, proctor: bool = True) -> None:
+        """Drop the candidate's session (and the proctor's token), signing each out."""
+        if self._session is not None:
+            self._forget(self._session.token)
+            self._session = None
+        if proctor:
+            self._forget(self._proctor_token)
+            self._proctor_token = None
+
+    @contextmanager
+    def _forgotten_on_failure(self, token: str) -> Iterator[None]:
+        """An action that got ``token`` and then failed keeps nothing: the token goes."""
+        try:
+            yield
+        except BaseException:
+            self._forget(token)
+            raise
 
     def _forget(self, token: str | None) -> None:
         """A token the kiosk lets go of is signed out on the backend too, so that a copy of

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from backend.app.models.enums import Role
-from backend.app.server import BackgroundServer
-from support.api import PLATFORM_POSTING, Api, World
+from support.api import PLATFORM_POSTING, Api, World, serving
 from support.settings import settings_for
 
 
@@ -23,13 +22,8 @@ def shared_api(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
     """One server for a whole module, for tests that only read or add unrelated rows."""
-    server = BackgroundServer(settings_for(request, tmp_path_factory.mktemp("data"))).start()
-    client = Api(server)
-    try:
-        yield client
-    finally:
-        client.http.close()
-        server.stop()
+    with serving(settings_for(request, tmp_path_factory.mktemp("data"))) as api:
+        yield api
 
 
 @pytest.fixture(scope="module")

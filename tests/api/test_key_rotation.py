@@ -17,8 +17,7 @@ import pytest
 
 from backend.app.core.config import Settings
 from backend.app.models.enums import Role
-from backend.app.server import BackgroundServer
-from support.api import Api
+from support.api import serving
 from support.settings import settings_for
 
 
@@ -39,14 +38,9 @@ def test_rotating_the_key_signs_nobody_out_and_new_tokens_use_the_new_key(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     settings = settings_for(request, tmp_path)
-    server = BackgroundServer(settings).start()
-    try:
-        api = Api(server)
+    with serving(settings) as api:
         admin = api.make_user(Role.ADMIN)
         candidate = api.make_user(Role.CANDIDATE)
-        api.http.close()
-    finally:
-        server.stop()
     old_key = (tmp_path / "jwt-secret").read_text().strip()
 
     rotated = _cli("rotate-jwt-secret", IK_DATA_DIR=str(tmp_path))
@@ -64,9 +58,7 @@ def test_rotating_the_key_signs_nobody_out_and_new_tokens_use_the_new_key(
 
     # A restarted backend: a new Settings reads both keys (a copy would keep the cached one).
     restarted = Settings(**settings.model_dump(exclude={"jwt_secret", "jwt_previous_secret"}))
-    server = BackgroundServer(restarted, migrate=False).start()
-    try:
-        api = Api(server)
+    with serving(restarted, migrate=False) as api:
         for actor in (admin, candidate):  # signed with the old key, before the rotation
             assert api.request("GET", "/api/v1/auth/me", actor).status_code == 200
         fresh = api.login(candidate.email, candidate.password)
@@ -87,9 +79,6 @@ def test_rotating_the_key_signs_nobody_out_and_new_tokens_use_the_new_key(
             token = _forged(old_key, str(candidate.id), issued, expires)
             response = api.request("GET", "/api/v1/auth/me", token)
             assert response.status_code == 401, what
-        api.http.close()
-    finally:
-        server.stop()
 
 
 def test_a_configured_key_is_rotated_by_it_and_the_command_says_so(tmp_path: Path) -> None:

@@ -13,9 +13,8 @@ import httpx
 import pytest
 
 from backend.app.models.enums import Role
-from backend.app.server import BackgroundServer
 from backend.app.services import messages
-from support.api import Actor, Api
+from support.api import Actor, Api, serving
 from support.settings import settings_for
 
 PER_ADDRESS = 8
@@ -30,13 +29,8 @@ def spray_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api
     settings = settings_for(request, tmp_path).model_copy(
         update={"login_failures_per_address": PER_ADDRESS, "trusted_proxies": trusted}
     )
-    server = BackgroundServer(settings).start()
-    api = Api(server)
-    try:
+    with serving(settings) as api:
         yield api
-    finally:
-        api.http.close()
-        server.stop()
 
 
 def _client(api: Api, source: str) -> httpx.Client:

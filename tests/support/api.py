@@ -6,7 +6,9 @@ import asyncio
 import re
 import ssl
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,3 +132,15 @@ def signed_in_page(api: Api, who: Actor, area: str) -> httpx.Client:
     assert f"ik_{area}=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert f"Path=/{area}" in cookie
     return client
+
+
+@contextmanager
+def serving(settings: Settings, migrate: bool = True) -> Iterator[Api]:
+    """A backend of the test's own settings, on a free port, for the ``with`` block."""
+    server = BackgroundServer(settings, migrate=migrate).start()
+    api = Api(server)
+    try:
+        yield api
+    finally:
+        api.http.close()
+        server.stop()

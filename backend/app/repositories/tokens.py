@@ -4,7 +4,7 @@ launched at kiosks (what ending a seat's session revokes)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,9 +31,7 @@ async def revoke(session: AsyncSession, token_id: str, expires_at: datetime, rea
     insert = postgresql.insert if _on_postgresql(session) else sqlite.insert
     await session.execute(
         insert(RevokedToken)
-        .values(
-            token_id=token_id, expires_at=expires_at, revoked_at=datetime.now(UTC), reason=reason
-        )
+        .values(token_id=token_id, expires_at=expires_at, reason=reason)
         .on_conflict_do_nothing(index_elements=["token_id"])
     )
 
