@@ -48,11 +48,13 @@ MAGIC = b"IKJ1"
 # magic, segment seq, position in segment, interview id, recording offset, length, crc32
 RECORD = struct.Struct(">4sIQ16sQII")
 # A commit waits this long after audio arrives before it starts, so one fdatasync and one
-# wake-up of the loop serve more seats (as PostgreSQL's commit_delay): without it, at 100
-# seats sending 100 ms frames, nearly every frame had a commit of its own. Measured with
-# benchmarks/stream_capacity.py at 100 seats: CPU per seat 0.30 % -> 0.17-0.19 % of a core
-# (on uvloop), for 5 ms more before each ack.
-COMMIT_DELAY_SECONDS = 0.005
+# wake-up of the loop serve more seats (as PostgreSQL's commit_delay). At 100 seats sending
+# 100 ms frames, measured with benchmarks/stream_capacity.py (server CPU while every seat
+# streams, on uvloop): no wait, nearly every frame had a commit of its own, 0.30 % of a core
+# per seat; 5 ms, 0.21-0.23 %; 20 ms, 0.14-0.17 % (about 50 commits a second instead of
+# 150, each with its thread hand-off and wake-ups). Each ack comes that much later: frame to
+# ack p99 went from 9 to 23 ms, inside the 60 ms the product promises.
+COMMIT_DELAY_SECONDS = 0.020
 LOCK_NAME = "lock"
 RECOVERING_NAME = "recovering"
 
