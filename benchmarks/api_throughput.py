@@ -101,7 +101,8 @@ def serve_reference(port: int) -> None:
         return Reply(id=str(uuid.uuid4()), role_type=body.role_type)
 
     # backend/app/server.py's settings, its WebSocket ones aside: the default ("auto") loop
-    # and HTTP implementation, no access log, no server header; one process.
+    # and HTTP implementation, no access log, no server header; one process. (server.py runs
+    # the same proxy-headers middleware, through backend/app/core/proxies.py.)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                             proxy_headers=True, server_header=False, access_log=False)  # fmt: skip
     uvicorn.Server(config).run()

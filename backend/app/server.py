@@ -12,6 +12,7 @@ import uvicorn
 
 from backend.app.core.config import Settings
 from backend.app.core.migrate import upgrade_to_head
+from backend.app.core.proxies import TrustedProxies
 from backend.app.main import create_app
 
 
@@ -19,7 +20,8 @@ def _uvicorn_config(
     settings: Settings, host: str, port: int, log_level: str, service: bool = False
 ) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(settings),
+        # Forwarded headers are believed from IK_TRUSTED_PROXIES only (core/proxies.py).
+        TrustedProxies(create_app(settings), settings.trusted_proxies),
         host=host,
         port=port,
         log_level=log_level,
@@ -35,8 +37,7 @@ def _uvicorn_config(
         ws_ping_interval=10.0,
         ws_ping_timeout=20.0,
         ws_max_size=1 << 20,
-        proxy_headers=True,
-        forwarded_allow_ips=settings.trusted_proxies,
+        proxy_headers=False,  # TrustedProxies applies them
         # None: plain HTTP (loopback, or nginx terminates TLS); uvicorn loads the files once.
         ssl_certfile=settings.tls_cert_file,
         ssl_keyfile=settings.tls_key_file,

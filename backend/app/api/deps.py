@@ -75,8 +75,8 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def get_ws_base_url(request: Request, settings: SettingsDep) -> str:
     """``IK_WS_BASE_URL``, or the address the client used: http -> ws, https -> wss.
 
-    Behind a reverse proxy the scheme comes from X-Forwarded-Proto (applied by uvicorn for
-    trusted proxies) and the host from X-Forwarded-Host when the proxy sets it.
+    Behind a reverse proxy the scheme comes from X-Forwarded-Proto and the host from
+    X-Forwarded-Host, both believed from ``IK_TRUSTED_PROXIES`` only (core/proxies.py).
     """
     if settings.ws_base_url:
         return settings.ws_base_url.rstrip("/")
@@ -91,7 +91,7 @@ WsBaseUrl = Annotated[str, Depends(get_ws_base_url)]
 
 def get_client_address(request: Request) -> str | None:
     """The caller's address: the peer's, or X-Forwarded-For's when the peer is one of
-    ``IK_TRUSTED_PROXIES`` (uvicorn's proxy-headers middleware decides, before the app)."""
+    ``IK_TRUSTED_PROXIES`` (uvicorn's proxy-headers middleware decides, in core/proxies.py)."""
     return request.client.host if request.client else None
 
 

@@ -98,9 +98,9 @@ class Settings(BaseSettings):
     login_failures_per_email: int = Field(default=5, ge=1, le=1000)
     login_failures_per_address: int = Field(default=20, ge=1, le=100_000)
     login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    # Peers whose X-Forwarded-For and X-Forwarded-Proto are believed (uvicorn's
-    # forwarded_allow_ips): comma-separated addresses or networks, "*" for any. From anyone
-    # else the headers are ignored and the peer's own address counts.
+    # Peers whose X-Forwarded-For, -Proto and -Host are believed (core/proxies.py):
+    # comma-separated addresses or networks, "*" for any. From anyone else the headers are
+    # ignored and the peer's own address counts.
     trusted_proxies: str = "127.0.0.1"
     # TLS served by the backend itself (PEM files: the certificate with its chain, and its
     # key). Unset: plain HTTP, for loopback, or behind nginx terminating TLS (deployment.md).
