@@ -5,12 +5,14 @@ key to anything else. On SQLite and again on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import structlog
 from sqlalchemy import update
 
 from backend.app.models import ShareLink
@@ -77,6 +79,27 @@ def test_a_share_link_opens_the_interview_without_an_account_and_hides_what_it_s
         assert api.request("GET", path, token).status_code == 401
     rated = api.request("PUT", f"/api/v1/interviews/{iid}/review", token, json={"ratings": []})
     assert rated.status_code == 401
+
+
+def test_a_share_links_token_is_not_written_to_the_log(api: Api, shared: dict[str, Any]) -> None:
+    link = make_link(api, shared)
+    token = link["url"].rsplit("/", 1)[1]
+    with structlog.testing.capture_logs() as logs:
+        anyone = httpx.Client(timeout=30)
+        assert anyone.get(link["url"]).status_code == 200
+        assert anyone.get(f"{link['url']}/questions/0/answer").status_code == 200
+        # Each request's line is written once its response has gone: wait for both.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            lines = [entry for entry in logs if entry.get("event") == "request"]
+            if len(lines) >= 2:
+                break
+            time.sleep(0.05)
+    assert [entry["path"] for entry in lines] == [
+        "/shared/<token>",
+        "/shared/<token>/questions/0/answer",
+    ]
+    assert token not in repr(logs)
 
 
 def test_a_share_link_is_refused_after_revoke_and_after_expiry(

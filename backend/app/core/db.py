@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import (
 
 from backend.app.core.config import Settings
 
+# A database error's message (and so a logged traceback) would otherwise carry the values
+# bound to its statement: e-mails, password hashes, tokens' ids.
+HIDE_PARAMETERS = True
+
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -34,10 +38,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         timeout = settings.sqlite_busy_timeout_seconds
-        engine = create_async_engine(url, connect_args={"timeout": timeout})
+        engine = create_async_engine(
+            url, connect_args={"timeout": timeout}, hide_parameters=HIDE_PARAMETERS
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(timeout * 1000)))
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=HIDE_PARAMETERS)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -15,6 +15,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = structlog.get_logger("backend.request")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# A share link's path holds its token, which opens the interview to whoever has it: logs are
+# read by more people than the links are sent to.
+_SHARE_TOKEN = re.compile(r"^/shared/[^/]+")
+
+
+def loggable_path(path: str) -> str:
+    """The request path as logged: a share link's token replaced by ``<token>``."""
+    return _SHARE_TOKEN.sub("/shared/<token>", path)
 
 
 class RequestContextMiddleware:
@@ -49,7 +57,7 @@ class RequestContextMiddleware:
             logger.info(
                 "request",
                 method=scope.get("method", "WS"),
-                path=scope["path"],
+                path=loggable_path(scope["path"]),
                 status=status_code,
                 duration_ms=round((time.perf_counter() - started) * 1000, 1),
             )
