@@ -9,11 +9,10 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from backend.app.models.enums import Role
-from support.api import Actor, Api, serving
+from support.api import Actor, Api, client_from, serving
 from support.settings import settings_for
 
 FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "elsewhere.example.com"}
@@ -28,8 +27,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api]:
 
 
 def _plan(api: Api, source: str, candidate: Actor) -> str:
-    transport = httpx.HTTPTransport(local_address=source)
-    with httpx.Client(base_url=api.url, transport=transport, timeout=30) as client:
+    with client_from(api, source) as client:
         response = client.post(
             "/api/v1/interviews/plan", json={"role_type": "go"},
             headers={**candidate.headers, **FORWARDED},

@@ -14,7 +14,7 @@ import pytest
 
 from backend.app.models.enums import Role
 from backend.app.services import messages
-from support.api import Actor, Api, serving
+from support.api import Actor, Api, client_from, serving
 from support.settings import settings_for
 
 PER_ADDRESS = 8
@@ -31,11 +31,6 @@ def spray_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Api
     )
     with serving(settings) as api:
         yield api
-
-
-def _client(api: Api, source: str) -> httpx.Client:
-    transport = httpx.HTTPTransport(local_address=source)
-    return httpx.Client(base_url=api.url, transport=transport, timeout=30)
 
 
 def _spray(
@@ -63,7 +58,8 @@ def test_twenty_accounts_sprayed_from_one_address_are_throttled_and_another_is_n
     spray_target: Api,
 ) -> None:
     accounts = _accounts(spray_target, 20)
-    with _client(spray_target, "127.0.0.2") as sprayer, _client(spray_target, "127.0.0.3") as other:
+    sprayer, other = client_from(spray_target, "127.0.0.2"), client_from(spray_target, "127.0.0.3")
+    with sprayer, other:
         # One failure per account: the per-e-mail limit (5) never comes near.
         assert _spray(sprayer, accounts) == [401] * PER_ADDRESS + [429] * (20 - PER_ADDRESS)
         # Even a right password from the sprayer's address waits now.
@@ -85,7 +81,7 @@ def test_x_forwarded_for_from_a_peer_that_is_not_a_trusted_proxy_is_ignored(
     spray_target: Api,
 ) -> None:
     accounts = _accounts(spray_target, 12)
-    with _client(spray_target, "127.0.0.2") as sprayer:
+    with client_from(spray_target, "127.0.0.2") as sprayer:
         # A new made-up address on every try: still one peer, still throttled.
         codes = _spray(sprayer, accounts, forwarded_for="203.0.113.{i}")
     assert codes == [401] * PER_ADDRESS + [429] * (12 - PER_ADDRESS)
@@ -96,7 +92,7 @@ def test_behind_a_trusted_proxy_each_forwarded_address_is_counted_on_its_own(
     spray_target: Api,
 ) -> None:
     accounts = _accounts(spray_target, 12)
-    with _client(spray_target, "127.0.0.2") as proxy:
+    with client_from(spray_target, "127.0.0.2") as proxy:
         assert _spray(proxy, accounts, "203.0.113.7") == [401] * PER_ADDRESS + [429] * 4
         # Another client behind the same proxy is not slowed by the first one's failures.
         assert _spray(proxy, accounts[:3], "203.0.113.8") == [401, 401, 401]

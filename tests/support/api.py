@@ -134,6 +134,13 @@ def signed_in_page(api: Api, who: Actor, area: str) -> httpx.Client:
     return client
 
 
+def client_from(api: Api, source: str) -> httpx.Client:
+    """A client of ``api`` whose connections come from loopback address ``source``
+    (127.0.0.2, ...): another client address without any header."""
+    transport = httpx.HTTPTransport(local_address=source)
+    return httpx.Client(base_url=api.url, transport=transport, timeout=30)
+
+
 @contextmanager
 def serving(settings: Settings, migrate: bool = True) -> Iterator[Api]:
     """A backend of the test's own settings, on a free port, for the ``with`` block."""

@@ -3,9 +3,9 @@
 uvicorn's proxy-headers middleware applies X-Forwarded-For and X-Forwarded-Proto from
 ``IK_TRUSTED_PROXIES`` and ignores them from anyone else, but it knows nothing of
 X-Forwarded-Host, which the stream URL handed to kiosks is built from
-(``get_ws_base_url``). A client that could choose that host could send a kiosk's audio
-elsewhere, so X-Forwarded-Host from any other peer is dropped here, before uvicorn's
-middleware replaces the peer's address with the forwarded one.
+(``get_ws_base_url``). Forwarded headers are the proxy's word, so X-Forwarded-Host from
+any other peer is dropped here, before uvicorn's middleware replaces the peer's address
+with the forwarded one. (A client still chooses its own Host: see docs/security.md.)
 """
 
 from __future__ import annotations
